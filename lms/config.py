@@ -1,0 +1,81 @@
+"""Configuration from ``MEDIENWERK_*`` environment variables (see CONTRACT.md and README.md)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from lms.resources import COURSES_DIR
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot work; the message says which variable to fix."""
+
+
+CHECKSUMS = ("sha1", "sha256", "sha384", "sha512")
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number, not {raw!r}") from exc
+
+
+def load_config(instance_path: str, overrides: Mapping[str, Any] | None, env: Mapping[str, str]) -> dict[str, Any]:
+    overrides = dict(overrides or {})
+    demo = bool(overrides.get("DEMO"))
+    testing = bool(overrides.get("TESTING"))
+    cfg: dict[str, Any] = {
+        "DEMO": demo,
+        "TESTING": testing,
+        "SECRET_KEY": env.get("MEDIENWERK_SECRET_KEY") or None,
+        "BASE_URL": (env.get("MEDIENWERK_BASE_URL") or "").rstrip("/") or None,
+        "SQLALCHEMY_DATABASE_URI": env.get("MEDIENWERK_SQLALCHEMY_DATABASE_URI")
+        or "sqlite:///" + str(Path(instance_path) / ("demo.sqlite" if demo else "medienwerk.sqlite")),
+        "REDIS_URL": env.get("MEDIENWERK_REDIS_URL") or None,
+        "BBB_URL": env.get("MEDIENWERK_BBB_URL") or None,
+        "BBB_SECRET": env.get("MEDIENWERK_BBB_SECRET") or None,
+        "BBB_CHECKSUM": (env.get("MEDIENWERK_BBB_CHECKSUM") or "sha256").lower(),
+        "COURSES_DIR": env.get("MEDIENWERK_COURSES_DIR") or str(COURSES_DIR),
+        "TIMEZONE": env.get("MEDIENWERK_TIMEZONE") or "Europe/Berlin",
+        "PROXY_COUNT": _int(env, "MEDIENWERK_PROXY_COUNT", 0),
+        # how long a launch keeps working without activity, and at most
+        "LAUNCH_IDLE_SECONDS": 2 * 3600,
+        "LAUNCH_MAX_SECONDS": 12 * 3600,
+        "BABEL_DEFAULT_LOCALE": "de",
+        "BABEL_DEFAULT_TIMEZONE": "UTC",
+        "LANGUAGES": ("de", "en"),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "MAX_CONTENT_LENGTH": 1024 * 1024,
+    }
+    cfg.update(overrides)
+    if not cfg["SECRET_KEY"]:
+        if not (cfg["DEMO"] or cfg["TESTING"]):
+            raise ConfigError(
+                "MEDIENWERK_SECRET_KEY is not set. Set it to a long random string, for example the output of "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`."
+            )
+        cfg["SECRET_KEY"] = secrets.token_urlsafe(48)
+    if cfg["BBB_CHECKSUM"] not in CHECKSUMS:
+        raise ConfigError(f"MEDIENWERK_BBB_CHECKSUM must be one of {', '.join(CHECKSUMS)}")
+    if cfg["BBB_URL"] and not cfg["BBB_SECRET"]:
+        raise ConfigError("MEDIENWERK_BBB_URL is set but MEDIENWERK_BBB_SECRET is not")
+    try:
+        ZoneInfo(cfg["TIMEZONE"])
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(f"MEDIENWERK_TIMEZONE {cfg['TIMEZONE']!r} is not a known time zone") from exc
+    if cfg["PROXY_COUNT"] < 0:
+        raise ConfigError("MEDIENWERK_PROXY_COUNT must not be negative")
+    return cfg
+
+
+def environ() -> Mapping[str, str]:
+    return os.environ

@@ -1,0 +1,142 @@
+"""Every error a person can meet, as a readable page in their language; never a traceback."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+from typing import Any
+
+from flask import Flask, Response, g, render_template, request
+from flask_babel import lazy_gettext as _l
+from werkzeug.exceptions import HTTPException
+
+from lti.errors import LtiError
+
+log = logging.getLogger(__name__)
+
+# code -> (what went wrong, what the LMS admin (or the user) can do)
+LAUNCH_MESSAGES: dict[str, tuple[Any, Any]] = {
+    "missing_param": (
+        _l("Die Anmeldung von deiner Lernplattform war unvollständig."),
+        _l("Die Lernplattform hat nicht alle nötigen Angaben geschickt (iss, login_hint). "
+           "Admins: Prüft die Login-URL des Tools (…/lti/login) in der Tool-Konfiguration."),
+    ),
+    "unknown_issuer": (
+        _l("Diese Lernplattform ist bei medienwerk nicht registriert."),
+        _l("Admins: Registriert die Plattform mit „medienwerk platform add“ oder über die dynamische "
+           "Registrierung. Die Plattform-ID (Issuer) muss genau mit der Adresse der Lernplattform übereinstimmen."),
+    ),
+    "unknown_client": (
+        _l("Diese Tool-Registrierung (Client-ID) ist bei medienwerk nicht bekannt."),
+        _l("Admins: Vergleicht die Client-ID in der Tool-Konfiguration der Lernplattform mit "
+           "„medienwerk platform list“."),
+    ),
+    "ambiguous_client": (
+        _l("Für diese Lernplattform gibt es mehrere Registrierungen, und sie hat nicht gesagt, welche gemeint ist."),
+        _l("Admins: Die Lernplattform muss beim Login die client_id mitschicken."),
+    ),
+    "platform_disabled": (
+        _l("Der Zugang von dieser Lernplattform ist im Moment abgeschaltet."),
+        _l("Admins: Mit „medienwerk platform enable“ wird er wieder eingeschaltet. Es sind keine Daten verloren."),
+    ),
+    "unknown_deployment": (
+        _l("Diese Einbindung des Tools (Deployment-ID) ist nicht registriert."),
+        _l("Admins: Fügt die Deployment-ID mit „medienwerk platform add“ (gleicher Issuer und gleiche Client-ID) hinzu."),
+    ),
+    "deployment_disabled": (
+        _l("Diese Einbindung des Tools (Deployment) ist abgeschaltet."),
+        _l("Admins: Prüft die Registrierung mit „medienwerk platform list“."),
+    ),
+    "state_mismatch": (
+        _l("Die Anmeldung konnte diesem Browser nicht zugeordnet werden."),
+        _l("Oft blockiert der Browser Cookies im eingebetteten Fenster, oder die Seite wurde neu geladen. "
+           "Öffne die Aktivität noch einmal aus dem Kurs. Hilft das nicht, öffne sie in einem neuen Fenster. "
+           "Admins: Läuft medienwerk hinter einem Proxy, muss MEDIENWERK_PROXY_COUNT gesetzt sein."),
+    ),
+    "invalid_token": (
+        _l("Die Lernplattform hat eine ungültige Anmeldung geschickt (Signatur, Schlüssel oder Zeitstempel)."),
+        _l("Admins: Prüft die Keyset-URL der Plattform bei medienwerk und ob die Uhren beider Server stimmen."),
+    ),
+    "invalid_nonce": (
+        _l("Diese Anmeldung wurde schon benutzt oder ist abgelaufen."),
+        _l("Öffne die Aktivität noch einmal aus dem Kurs. Eine Anmeldung gilt nur einmal."),
+    ),
+    "invalid_audience": (
+        _l("Die Anmeldung war nicht für dieses Tool bestimmt."),
+        _l("Admins: Die Client-ID der Tool-Konfiguration muss mit der Registrierung bei medienwerk übereinstimmen."),
+    ),
+    "invalid_message": (
+        _l("Die Lernplattform hat keine gültige LTI-1.3-Nachricht geschickt."),
+        _l("Admins: Prüft, dass das Tool als LTI 1.3 eingerichtet ist und die Weiterleitungs-URI …/lti/launch lautet."),
+    ),
+    "unsupported_message": (
+        _l("Diese Art von Aufruf unterstützt medienwerk noch nicht."),
+        _l("Admins: Richtet die Aktivität als normalen Link (Resource Link) ein."),
+    ),
+    "platform_unreachable": (
+        _l("medienwerk konnte die Schlüssel der Lernplattform nicht abrufen."),
+        _l("Admins: Prüft die Keyset-URL der Plattform und ob medienwerk sie erreichen kann. Versuche es gleich noch einmal."),
+    ),
+}
+
+HTTP_MESSAGES: dict[int, tuple[Any, Any]] = {
+    400: (_l("Die Anfrage war ungültig."), _l("Lade die Seite neu und versuche es noch einmal.")),
+    401: (
+        _l("Deine Sitzung ist abgelaufen."),
+        _l("Öffne medienwerk noch einmal aus deinem Kurs in der Lernplattform."),
+    ),
+    403: (_l("Dafür hast du keine Berechtigung."), _l("Diese Seite ist für eine andere Rolle gedacht.")),
+    404: (_l("Diese Seite gibt es nicht."), _l("Prüfe die Adresse oder gehe zurück zur Startseite.")),
+    405: (_l("Diese Seite kann so nicht aufgerufen werden."), _l("Gehe zurück und versuche es noch einmal.")),
+    413: (_l("Die gesendeten Daten sind zu groß."), _l("Kürze deine Eingabe und versuche es noch einmal.")),
+    500: (
+        _l("Da ist bei uns etwas schiefgegangen."),
+        _l("Versuche es in ein paar Minuten noch einmal. Der Fehler wurde protokolliert."),
+    ),
+}
+
+
+def _unverified_locale() -> str | None:
+    """The launch's locale claim, read without trusting the token, only to pick the page language."""
+    token = request.form.get("id_token", "") if request.method == "POST" else ""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        padded = parts[1] + "=" * (-len(parts[1]) % 4)
+        body = json.loads(base64.urlsafe_b64decode(padded))
+        pres = body.get("https://purl.imsglobal.org/spec/lti/claim/launch_presentation") or {}
+        locale = pres.get("locale") if isinstance(pres, dict) else None
+        return str(locale)[:2].lower() if locale else None
+    except (ValueError, TypeError, AttributeError):
+        return None
+
+
+def launch_error_response(error: LtiError, status: int | None = None) -> Response:
+    locale = _unverified_locale()
+    if locale:
+        g.locale_hint = locale
+    what, hint = LAUNCH_MESSAGES.get(error.code, LAUNCH_MESSAGES["invalid_message"])
+    html = render_template("errors/launch.html", what=what, hint=hint, code=error.code)
+    return Response(html, status=status or error.status, mimetype="text/html")
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Response:
+        code = exc.code or 500
+        what, hint = HTTP_MESSAGES.get(code, HTTP_MESSAGES[400 if code < 500 else 500])
+        if request.path.startswith("/lti/jwks") or request.accept_mimetypes.best == "application/json":
+            return Response(json.dumps({"error": str(what)}), status=code, mimetype="application/json")
+        return Response(render_template("errors/http.html", what=what, hint=hint, code=code), status=code)
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.endpoint)
+        what, hint = HTTP_MESSAGES[500]
+        try:
+            html = render_template("errors/http.html", what=what, hint=hint, code=500)
+        except Exception:  # the template itself failed: plain text, still no traceback
+            html = str(what)
+        return Response(html, status=500)

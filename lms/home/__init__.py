@@ -1,0 +1,1 @@
+"""The page each role lands on after a launch."""

@@ -1,0 +1,44 @@
+"""Blueprints for pages after a launch: their URLs start with ``/t/<lt>`` (the launch token)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, abort, current_app, g, request
+
+from lms.extensions import db
+
+from lms.launches.security import check_csrf, load_launch_session
+
+
+def tool_blueprint(name: str, import_name: str, prefix: str = "") -> Blueprint:
+    bp = Blueprint(name, import_name, url_prefix="/t/<lt>" + prefix)
+
+    @bp.url_value_preprocessor
+    def pull_token(endpoint: str | None, values: dict[str, Any] | None) -> None:
+        token = (values or {}).pop("lt", "")
+        session = load_launch_session(token)
+        if session is None:
+            abort(401)
+        lang = request.args.get("lang")
+        if lang in current_app.config["LANGUAGES"] and session.locale != lang:
+            session.locale = lang  # the person's choice sticks for this launch
+        g.launch = session
+        g.launch_token = token
+
+    @bp.url_defaults
+    def add_token(endpoint: str, values: dict[str, Any]) -> None:
+        if "lt" not in values and "launch_token" in g:
+            if current_app.url_map.is_endpoint_expecting(endpoint, "lt"):
+                values["lt"] = g.launch_token
+
+    bp.before_request(check_csrf)
+
+    @bp.after_request
+    def save_touch(response: Response) -> Response:
+        # GET pages write nothing but the session's last activity and language choice
+        if request.method in ("GET", "HEAD") and response.status_code < 400 and db.session.dirty:
+            db.session.commit()
+        return response
+
+    return bp

@@ -1,0 +1,1 @@
+"""Chambers (tenants), LMS registrations, deployments and the tool's keys."""

@@ -1,0 +1,231 @@
+"""Reads and writes for chambers, registrations, deployments and tool keys. Services flush, views commit."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+
+from lms.db import utcnow
+from lms.extensions import db
+from lms.platforms.models import Chamber, Deployment, Platform, ToolKey
+from lti.keys import ToolKey as LtiToolKey
+from lti.keys import generate_key
+from lti.registry import PlatformRecord
+
+
+class PlatformError(ValueError):
+    """A registration request that cannot be carried out; the message is for the operator."""
+
+
+def slugify(text: str) -> str:
+    norm = unicodedata.normalize("NFKD", text.replace("ß", "ss")).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", norm.lower()).strip("-")
+    return slug[:80] or "kammer"
+
+
+def _check_url(name: str, url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.netloc:
+        raise PlatformError(f"{name} must be an http(s) URL, not {url!r}")
+    return url
+
+
+def get_or_create_chamber(slug: str | None, name: str | None, *, central: bool = False) -> Chamber:
+    slug = slugify(slug or name or "kammer")
+    chamber = db.session.execute(select(Chamber).where(Chamber.slug == slug)).scalar_one_or_none()
+    if chamber is None:
+        chamber = Chamber(slug=slug, name=name or slug, is_central=central)
+        db.session.add(chamber)
+    elif central and not chamber.is_central:
+        chamber.is_central = True
+    return chamber
+
+
+@dataclass(frozen=True)
+class AddResult:
+    platform: Platform
+    created: bool
+    deployment_added: bool
+
+
+def add_platform(
+    *,
+    issuer: str,
+    client_id: str,
+    deployment_id: str,
+    auth_login_url: str,
+    auth_token_url: str,
+    key_set_url: str,
+    name: str | None = None,
+    chamber_slug: str | None = None,
+    central: bool = False,
+    auth_audience: str | None = None,
+) -> AddResult:
+    """Register an LMS, or update it (same issuer and client id) and add the deployment if new."""
+    issuer = issuer.strip()  # kept exactly: the id_token's iss must match it character for character
+    if not issuer or not client_id.strip() or not deployment_id.strip():
+        raise PlatformError("issuer, client id and deployment id must not be empty")
+    _check_url("--issuer", issuer)
+    _check_url("--auth-login-url", auth_login_url)
+    _check_url("--auth-token-url", auth_token_url)
+    _check_url("--key-set-url", key_set_url)
+    platform = db.session.execute(
+        select(Platform).where(Platform.issuer == issuer, Platform.client_id == client_id)
+    ).scalar_one_or_none()
+    created = platform is None
+    if platform is None:
+        if chamber_slug is None:
+            # one chamber per issuer unless told otherwise
+            sibling = db.session.execute(
+                select(Platform).where(Platform.issuer == issuer).limit(1)
+            ).scalar_one_or_none()
+            chamber = (
+                sibling.chamber
+                if sibling is not None
+                else get_or_create_chamber(None, name or urlsplit(issuer).netloc, central=central)
+            )
+            if central and not chamber.is_central:
+                chamber.is_central = True
+        else:
+            chamber = get_or_create_chamber(chamber_slug, name, central=central)
+        platform = Platform(
+            chamber=chamber,
+            name=name or urlsplit(issuer).netloc,
+            issuer=issuer,
+            client_id=client_id,
+            auth_login_url=auth_login_url,
+            auth_token_url=auth_token_url,
+            auth_audience=auth_audience,
+            key_set_url=key_set_url,
+        )
+        db.session.add(platform)
+    else:
+        platform.auth_login_url = auth_login_url
+        platform.auth_token_url = auth_token_url
+        platform.key_set_url = key_set_url
+        platform.auth_audience = auth_audience
+        if name:
+            platform.name = name
+        if chamber_slug is not None:
+            platform.chamber = get_or_create_chamber(chamber_slug, name, central=central)
+        elif central:
+            platform.chamber.is_central = True
+    added = False
+    if not any(d.deployment_id == deployment_id for d in platform.deployments):
+        platform.deployments.append(Deployment(deployment_id=deployment_id))
+        added = True
+    db.session.flush()
+    return AddResult(platform, created, added)
+
+
+def list_platforms() -> Sequence[Platform]:
+    return db.session.execute(select(Platform).order_by(Platform.issuer, Platform.client_id)).scalars().all()
+
+
+def set_platform_enabled(issuer: str, client_id: str | None, enabled: bool) -> list[Platform]:
+    query = select(Platform).where(Platform.issuer == issuer)
+    if client_id:
+        query = query.where(Platform.client_id == client_id)
+    platforms = list(db.session.execute(query).scalars())
+    if not platforms:
+        raise PlatformError(f"no registration for issuer {issuer!r}" + (f" and client id {client_id!r}" if client_id else ""))
+    for p in platforms:
+        p.enabled = enabled
+    db.session.flush()
+    return platforms
+
+
+# -- tool keys -----------------------------------------------------------------------------------------
+
+
+def _to_lti(key: ToolKey) -> LtiToolKey:
+    return LtiToolKey(kid=key.kid, private_pem=key.private_pem, public_jwk=dict(key.public_jwk))
+
+
+def active_key() -> ToolKey:
+    """The signing key, generated on first use."""
+    key = db.session.execute(select(ToolKey).where(ToolKey.active.is_(True))).scalar_one_or_none()
+    if key is None:
+        key = _new_key(active=True)
+    return key
+
+
+def _new_key(active: bool) -> ToolKey:
+    generated = generate_key()
+    key = ToolKey(kid=generated.kid, private_pem=generated.private_pem, public_jwk=generated.public_jwk, active=active)
+    db.session.add(key)
+    db.session.flush()
+    return key
+
+
+def published_keys() -> list[ToolKey]:
+    active_key()
+    return list(
+        db.session.execute(
+            select(ToolKey).where(ToolKey.retired_at.is_(None)).order_by(ToolKey.created_at.desc(), ToolKey.id.desc())
+        ).scalars()
+    )
+
+
+def all_keys() -> list[ToolKey]:
+    return list(db.session.execute(select(ToolKey).order_by(ToolKey.id)).scalars())
+
+
+def rotate_keys() -> ToolKey:
+    current = active_key()
+    current.active = False
+    db.session.flush()
+    return _new_key(active=True)
+
+
+def retire_key(kid: str) -> ToolKey:
+    key = db.session.execute(select(ToolKey).where(ToolKey.kid == kid)).scalar_one_or_none()
+    if key is None:
+        raise PlatformError(f"no key with kid {kid!r}")
+    if key.active:
+        raise PlatformError("the active key cannot be retired; rotate first")
+    if key.retired_at is None:
+        key.retired_at = utcnow()
+    db.session.flush()
+    return key
+
+
+class DbPlatformRegistry:
+    """The lti adapter's view of the registrations (see lti.registry.PlatformRegistry)."""
+
+    def platforms_for_issuer(self, issuer: str) -> Sequence[PlatformRecord]:
+        platforms = db.session.execute(select(Platform).where(Platform.issuer == issuer)).scalars().all()
+        return [
+            PlatformRecord(
+                issuer=p.issuer,
+                client_id=p.client_id,
+                auth_login_url=p.auth_login_url,
+                auth_token_url=p.auth_token_url,
+                key_set_url=p.key_set_url,
+                auth_audience=p.auth_audience,
+                enabled=p.enabled,
+                deployments={d.deployment_id: d.enabled for d in p.deployments},
+            )
+            for p in platforms
+        ]
+
+    def signing_key(self) -> LtiToolKey:
+        return _to_lti(active_key())
+
+    def public_keys(self) -> Sequence[LtiToolKey]:
+        return [_to_lti(k) for k in published_keys()]
+
+
+def find_platform(issuer: str, client_id: str) -> Platform | None:
+    return db.session.execute(
+        select(Platform).where(Platform.issuer == issuer, Platform.client_id == client_id)
+    ).scalar_one_or_none()
+
+
+def find_deployment(platform: Platform, deployment_id: str) -> Deployment | None:
+    return next((d for d in platform.deployments if d.deployment_id == deployment_id), None)

@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import delete, select
+
+from lms.db import utcnow
+from lms.extensions import db
+from lms.state.models import StateEntry
+
+
+class DbStateStore:
+    """State in the application database, written in the request's transaction (committed by the view)."""
+
+    def get(self, key: str) -> Any | None:
+        row = db.session.execute(
+            select(StateEntry.value).where(StateEntry.key == key, StateEntry.expires_at > utcnow())
+        ).scalar_one_or_none()
+        return None if row is None else json.loads(row)
+
+    def set(self, key: str, value: Any, ttl: int) -> None:
+        expires = utcnow() + dt.timedelta(seconds=ttl)
+        entry = db.session.get(StateEntry, key)
+        if entry is None:
+            db.session.add(StateEntry(key=key, value=json.dumps(value), expires_at=expires))
+        else:
+            entry.value = json.dumps(value)
+            entry.expires_at = expires
+        db.session.flush()
+
+    def pop(self, key: str) -> Any | None:
+        value = self.get(key)
+        if value is None:
+            return None
+        # DELETE decides: of two concurrent transactions only one deletes the row
+        result = db.session.execute(
+            delete(StateEntry).where(StateEntry.key == key).execution_options(synchronize_session=False)
+        )
+        return value if result.rowcount == 1 else None  # type: ignore[attr-defined]
+
+    def purge_expired(self) -> int:
+        result = db.session.execute(delete(StateEntry).where(StateEntry.expires_at <= utcnow()))
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+class RedisStateStore:
+    def __init__(self, url: str, prefix: str = "medienwerk:state:") -> None:
+        import redis
+
+        self._redis = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+        self._prefix = prefix
+
+    def get(self, key: str) -> Any | None:
+        raw = self._redis.get(self._prefix + key)
+        return None if raw is None else json.loads(raw)
+
+    def set(self, key: str, value: Any, ttl: int) -> None:
+        self._redis.set(self._prefix + key, json.dumps(value), ex=max(1, int(ttl)))
+
+    def pop(self, key: str) -> Any | None:
+        raw = self._redis.getdel(self._prefix + key)
+        return None if raw is None else json.loads(raw)
+
+    def purge_expired(self) -> int:
+        return 0  # Redis expires keys itself
+
+
+def get_state_store() -> DbStateStore | RedisStateStore:
+    ext = current_app.extensions["medienwerk"]
+    store: DbStateStore | RedisStateStore = ext["state_store"]
+    return store

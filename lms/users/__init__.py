@@ -1,0 +1,1 @@
+"""People who launched the tool, the courses (LTI contexts) they came from and their role there."""
