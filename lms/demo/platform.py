@@ -128,7 +128,7 @@ class PlatformDouble:
             params["lti_deployment_id"] = self.deployment_id
         return params
 
-    def claims(self, persona_key: str, nonce: str, **overrides: Any) -> dict[str, Any]:
+    def claims(self, persona_key: str, nonce: str, /, **overrides: Any) -> dict[str, Any]:
         persona = PERSONAS[persona_key]
         now = int(time.time())
         body: dict[str, Any] = {

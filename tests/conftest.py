@@ -1,0 +1,163 @@
+"""Shared fixtures: a fresh database per test, the tool and the LTI platform double over loopback HTTP.
+
+The database is SQLite by default; set MEDIENWERK_TEST_DATABASE_URI (the test command does, for the
+PostgreSQL run) to use another. Tests that drive the app over HTTP need committed data, so every test
+gets freshly created tables instead of a rolled-back transaction.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+from flask import Flask
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from lms import create_app
+from lms.demo.platform import PlatformDouble, create_platform_app
+from lms.extensions import db
+
+POSTGRES = os.environ.get("MEDIENWERK_TEST_DATABASE_URI", "").startswith("postgresql")
+
+
+@pytest.fixture
+def db_uri(tmp_path: Path) -> str:
+    return os.environ.get("MEDIENWERK_TEST_DATABASE_URI") or f"sqlite:///{tmp_path / 'test.sqlite'}"
+
+
+@pytest.fixture
+def app(db_uri: str, tmp_path: Path) -> Iterator[Flask]:
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": db_uri, "SECRET_KEY": "test-secret"})
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+        db.session.commit()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.drop_all()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> Any:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> Any:
+    return app.test_cli_runner()
+
+
+class LiveServer:
+    def __init__(self, wsgi: Any) -> None:
+        self.server: BaseWSGIServer = make_server("127.0.0.1", 0, wsgi, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def start(self) -> LiveServer:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def form_fields(page: str) -> tuple[str, dict[str, str]]:
+    """The action and hidden fields of the first form on a page (an auto-posting LTI form)."""
+    action = re.search(r'<form[^>]*action="([^"]*)"', page)
+    assert action, page[:500]
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page))
+    return html.unescape(action.group(1)), {k: html.unescape(v) for k, v in fields.items()}
+
+
+def page_text(page: str) -> str:
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", page))).strip()
+
+
+@dataclass
+class Lti:
+    """Drives launches from the platform double to the tool, like a browser would."""
+
+    tool: LiveServer
+    platform: LiveServer
+    double: PlatformDouble
+    app: Flask
+
+    def login(self, persona: str = "volunteer", method: str = "GET", **params: Any) -> tuple[requests.Session, requests.Response]:
+        session = requests.Session()
+        data = {**self.double.login_params(persona), **params}
+        data = {k: v for k, v in data.items() if v is not None}
+        if method == "GET":
+            resp = session.get(self.tool.url + "/lti/login", params=data, allow_redirects=False, timeout=10)
+        else:
+            resp = session.post(self.tool.url + "/lti/login", data=data, allow_redirects=False, timeout=10)
+        return session, resp
+
+    def auth_request(self, persona: str = "volunteer", method: str = "GET") -> tuple[requests.Session, dict[str, str]]:
+        """Start a login and return the OIDC authentication request the tool sent to the platform."""
+        session, resp = self.login(persona, method)
+        assert resp.status_code == 302, resp.text[:500]
+        location = resp.headers["Location"]
+        assert location.startswith(self.double.auth_login_url)
+        query = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+        return session, query
+
+    def launch(self, persona: str = "volunteer", method: str = "GET") -> requests.Response:
+        """A full, valid launch: login → platform auth → id_token POST → the tool's landing page."""
+        session, query = self.auth_request(persona, method)
+        auth = session.get(self.double.auth_login_url, params=query, timeout=10)
+        assert auth.status_code == 200, auth.text[:300]
+        action, fields = form_fields(auth.text)
+        return session.post(action, data=fields, timeout=10)
+
+    def launch_with(self, persona: str = "volunteer", *, headers: dict[str, Any] | None = None,
+                    token: str | None = None, state: str | None = None, **overrides: Any) -> requests.Response:
+        """A launch whose id_token the test shapes itself (same login, nonce and state as a real one)."""
+        session, query = self.auth_request(persona)
+        claims = self.double.claims(persona, query["nonce"], **overrides)
+        id_token = token if token is not None else self.double.sign(claims, headers=headers)
+        return session.post(
+            self.tool.url + "/lti/launch",
+            data={"id_token": id_token, "state": state if state is not None else query["state"]},
+            timeout=10,
+        )
+
+
+@pytest.fixture
+def lti(app: Flask) -> Iterator[Lti]:
+    tool = LiveServer(app)
+    double = PlatformDouble(issuer="http://placeholder")
+    platform = LiveServer(create_platform_app(double))
+    double.issuer = platform.url
+    double.tool_login_url = tool.url + "/lti/login"
+    double.tool_launch_url = tool.url + "/lti/launch"
+    with app.app_context():
+        from lms.platforms.services import add_platform
+
+        add_platform(
+            issuer=double.issuer,
+            client_id=double.client_id,
+            deployment_id=double.deployment_id,
+            auth_login_url=double.auth_login_url,
+            auth_token_url=double.auth_token_url,
+            key_set_url=double.key_set_url,
+            name="Test-LMS",
+            chamber_slug="hwk-test",
+        )
+        db.session.commit()
+    tool.start()
+    platform.start()
+    yield Lti(tool=tool, platform=platform, double=double, app=app)
+    tool.stop()
+    platform.stop()
