@@ -63,6 +63,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from lms.errors import register_error_handlers
 
     register_error_handlers(app)
+
+    from lms.cli import register_cli
+
+    register_cli(app)
     _register_security_headers(app)
     _register_template_helpers(app)
 

@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import FlaskGroup, run_command, with_appcontext
 
-from lms import create_app
 from lms.config import ConfigError
 from lms.extensions import db
 
 
 def _factory() -> Flask:
+    from lms import create_app
+
     try:
-        return create_app()
+        return create_app({"CLI": True})
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -50,8 +52,31 @@ def main() -> None:
     """medienwerk: LTI 1.3 tool for the digital skills of the crafts' volunteer ambassadors."""
 
 
+def register_cli(app: Flask) -> None:
+    """Put the commands on the app, so both ``medienwerk …`` and ``flask --app lms …`` have them."""
+    for group in (platform, coordinator, keys, courses):
+        app.cli.add_command(group)
+
+
+class _RunCommand(click.Command):
+    """Flask's ``run``, refusing to serve without MEDIENWERK_SECRET_KEY (CONTRACT: Configuration)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        if not os.environ.get("MEDIENWERK_SECRET_KEY"):
+            raise click.ClickException(
+                "MEDIENWERK_SECRET_KEY is not set; the tool does not serve without it. "
+                "(For a local try-out use 'medienwerk demo'.)"
+            )
+        return super().invoke(ctx)
+
+
+main.add_command(
+    _RunCommand("run", params=run_command.params, callback=run_command.callback, help=run_command.help)
+)
+
+
 # -- platform -----------------------------------------------------------------------------------------
-@main.group()
+@click.group()
 def platform() -> None:
     """LMS registrations (issuer + client id) and their deployments."""
 
@@ -141,7 +166,7 @@ def platform_enable(issuer: str, client_id: str | None) -> None:
 
 
 # -- coordinator --------------------------------------------------------------------------------------
-@main.group()
+@click.group()
 def coordinator() -> None:
     """Grant or revoke the coordinator role in a user's chamber."""
 
@@ -175,7 +200,7 @@ def coordinator_remove(issuer: str, sub: str | None, email: str | None) -> None:
 
 
 # -- keys ---------------------------------------------------------------------------------------------
-@main.group()
+@click.group()
 def keys() -> None:
     """The tool's signing keys (published at /lti/jwks)."""
 
@@ -211,6 +236,31 @@ def keys_retire(kid: str) -> None:
 
     key = _operation(lambda: retire_key(kid))
     click.echo(f"Retired key {key.kid}.")
+
+
+# -- courses ------------------------------------------------------------------------------------------
+@click.group()
+def courses() -> None:
+    """The course content (Markdown in MEDIENWERK_COURSES_DIR)."""
+
+
+@courses.command("check")
+@with_appcontext
+def courses_check() -> None:
+    """Validate the content; print file:line: message for each problem and exit non-zero if any."""
+    from pathlib import Path
+
+    from lms.courses.check import check_course
+    from lms.courses.content import load_course
+
+    path = Path(current_app.config["COURSES_DIR"])
+    problems = check_course(path)
+    for problem in problems:
+        click.echo(str(problem))
+    if problems:
+        raise click.ClickException(f"{len(problems)} problem(s) in {path}")
+    course = load_course(path)
+    click.echo(f"{path}: {len(course.modules)} modules, {len(course.qualifications)} qualifications, no problems.")
 
 
 from lms.demo.cli import demo  # noqa: E402

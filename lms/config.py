@@ -58,7 +58,8 @@ def load_config(instance_path: str, overrides: Mapping[str, Any] | None, env: Ma
     }
     cfg.update(overrides)
     if not cfg["SECRET_KEY"]:
-        if not (cfg["DEMO"] or cfg["TESTING"]):
+        # the demo, the tests and CLI commands (which sign nothing) make their own; serving needs a real one
+        if not (cfg["DEMO"] or cfg["TESTING"] or cfg.get("CLI")):
             raise ConfigError(
                 "MEDIENWERK_SECRET_KEY is not set. Set it to a long random string, for example the output of "
                 "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`."

@@ -33,7 +33,8 @@ LAUNCH_MESSAGES: dict[str, tuple[Any, Any]] = {
            "„medienwerk platform list“."),
     ),
     "ambiguous_client": (
-        _l("Für diese Lernplattform gibt es mehrere Registrierungen, und sie hat nicht gesagt, welche gemeint ist."),
+        _l("Für diese Lernplattform gibt es mehrere Registrierungen, "
+           "und sie hat nicht gesagt, welche gemeint ist."),
         _l("Admins: Die Lernplattform muss beim Login die client_id mitschicken."),
     ),
     "platform_disabled": (
@@ -42,7 +43,8 @@ LAUNCH_MESSAGES: dict[str, tuple[Any, Any]] = {
     ),
     "unknown_deployment": (
         _l("Diese Einbindung des Tools (Deployment-ID) ist nicht registriert."),
-        _l("Admins: Fügt die Deployment-ID mit „medienwerk platform add“ (gleicher Issuer und gleiche Client-ID) hinzu."),
+        _l("Admins: Fügt die Deployment-ID mit „medienwerk platform add“ hinzu "
+           "(gleicher Issuer und gleiche Client-ID)."),
     ),
     "deployment_disabled": (
         _l("Diese Einbindung des Tools (Deployment) ist abgeschaltet."),
@@ -76,7 +78,8 @@ LAUNCH_MESSAGES: dict[str, tuple[Any, Any]] = {
     ),
     "platform_unreachable": (
         _l("medienwerk konnte die Schlüssel der Lernplattform nicht abrufen."),
-        _l("Admins: Prüft die Keyset-URL der Plattform und ob medienwerk sie erreichen kann. Versuche es gleich noch einmal."),
+        _l("Admins: Prüft die Keyset-URL der Plattform und ob medienwerk sie erreichen kann. "
+           "Versuche es gleich noch einmal."),
     ),
 }
 

@@ -94,7 +94,9 @@ class Lti:
     double: PlatformDouble
     app: Flask
 
-    def login(self, persona: str = "volunteer", method: str = "GET", **params: Any) -> tuple[requests.Session, requests.Response]:
+    def login(
+        self, persona: str = "volunteer", method: str = "GET", **params: Any
+    ) -> tuple[requests.Session, requests.Response]:
         session = requests.Session()
         data = {**self.double.login_params(persona), **params}
         data = {k: v for k, v in data.items() if v is not None}

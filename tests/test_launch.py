@@ -170,7 +170,8 @@ def test_azp_selects_the_client_among_several_audiences(lti: Lti) -> None:
 def test_signature_by_another_key_is_rejected(lti: Lti) -> None:
     other = generate_key()
     session, query = lti.auth_request()
-    token = lti.double.sign(lti.double.claims("volunteer", query["nonce"]), headers={"kid": lti.double.key.kid}, key=other)
+    claims = lti.double.claims("volunteer", query["nonce"])
+    token = lti.double.sign(claims, headers={"kid": lti.double.key.kid}, key=other)
     resp = session.post(lti.tool.url + "/lti/launch", data={"id_token": token, "state": query["state"]}, timeout=10)
     assert resp.status_code == 403 and "invalid_token" in resp.text
 

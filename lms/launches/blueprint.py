@@ -7,7 +7,6 @@ from typing import Any
 from flask import Blueprint, Response, abort, current_app, g, request
 
 from lms.extensions import db
-
 from lms.launches.security import check_csrf, load_launch_session
 
 
@@ -28,9 +27,9 @@ def tool_blueprint(name: str, import_name: str, prefix: str = "") -> Blueprint:
 
     @bp.url_defaults
     def add_token(endpoint: str, values: dict[str, Any]) -> None:
-        if "lt" not in values and "launch_token" in g:
-            if current_app.url_map.is_endpoint_expecting(endpoint, "lt"):
-                values["lt"] = g.launch_token
+        needs_token = "lt" not in values and "launch_token" in g
+        if needs_token and current_app.url_map.is_endpoint_expecting(endpoint, "lt"):
+            values["lt"] = g.launch_token
 
     bp.before_request(check_csrf)
 

@@ -27,7 +27,7 @@ from lti.roles import Role
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-TOKEN_SALT = "medienwerk.launch"
+TOKEN_SALT = "medienwerk.launch"  # noqa: S105 - a namespace, not a secret
 # last_seen_at is written at most this often, so reading pages does not write on every request
 TOUCH_INTERVAL = dt.timedelta(minutes=1)
 

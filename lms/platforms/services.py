@@ -133,7 +133,8 @@ def set_platform_enabled(issuer: str, client_id: str | None, enabled: bool) -> l
         query = query.where(Platform.client_id == client_id)
     platforms = list(db.session.execute(query).scalars())
     if not platforms:
-        raise PlatformError(f"no registration for issuer {issuer!r}" + (f" and client id {client_id!r}" if client_id else ""))
+        which = f" and client id {client_id!r}" if client_id else ""
+        raise PlatformError(f"no registration for issuer {issuer!r}{which}")
     for p in platforms:
         p.enabled = enabled
     db.session.flush()

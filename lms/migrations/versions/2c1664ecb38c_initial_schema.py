@@ -5,9 +5,8 @@ Revises:
 Create Date: 2026-11-29 13:44:00.761568
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '2c1664ecb38c'

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs what the tests need and runs the whole suite: on SQLite, then on PostgreSQL when it answers
+# (MEDIENWERK_TEST_POSTGRES_URI, default postgresql+psycopg://postgres@127.0.0.1:5432/test).
+# MEDIENWERK_REQUIRE_POSTGRES=1 (set by CI) makes a missing PostgreSQL an error. Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+
+if [ ! -x "${MEDIENWERK_CHROMIUM:-/usr/bin/chromium}" ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "== installing Debian's chromium for the browser tests"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "Chromium is missing. Install Debian's package (as root: apt-get install chromium) and run again." >&2
+    exit 1
+  fi
+fi
+
+echo "== lint"
+.venv/bin/ruff check lms lti tests bench
+
+PG_URI=${MEDIENWERK_TEST_POSTGRES_URI:-postgresql+psycopg://postgres@127.0.0.1:5432/test}
+pg_answers() {
+  .venv/bin/python - "$PG_URI" <<'PY' >/dev/null 2>&1
+import sys
+import sqlalchemy
+engine = sqlalchemy.create_engine(sys.argv[1], connect_args={"connect_timeout": 3})
+with engine.connect() as conn:
+    conn.execute(sqlalchemy.text("SELECT 1"))
+PY
+}
+
+echo "== tests on SQLite"
+MEDIENWERK_TEST_DATABASE_URI="" .venv/bin/python -m pytest "$@"
+
+if pg_answers; then
+  echo "== tests on PostgreSQL"
+  MEDIENWERK_TEST_DATABASE_URI="$PG_URI" .venv/bin/python -m pytest "$@"
+elif [ "${MEDIENWERK_REQUIRE_POSTGRES:-0}" = 1 ]; then
+  echo "PostgreSQL does not answer at $PG_URI, and MEDIENWERK_REQUIRE_POSTGRES=1." >&2
+  exit 1
+else
+  echo "== PostgreSQL does not answer at $PG_URI: the PostgreSQL run was skipped"
+fi

@@ -1,0 +1,172 @@
+"""Configuration, health, launch tokens, error pages, architecture rules."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from lms import create_app
+from lms.config import ConfigError
+from lti.roles import Role, map_role
+from tests.conftest import Lti, page_text
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_refuses_to_start_without_secret_key(monkeypatch) -> None:
+    monkeypatch.delenv("MEDIENWERK_SECRET_KEY", raising=False)
+    with pytest.raises(ConfigError, match="MEDIENWERK_SECRET_KEY"):
+        create_app()
+    create_app({"DEMO": True})  # the demo makes its own
+
+
+@pytest.mark.parametrize(
+    ("var", "value", "message"),
+    [
+        ("MEDIENWERK_BBB_CHECKSUM", "md5", "MEDIENWERK_BBB_CHECKSUM"),
+        ("MEDIENWERK_TIMEZONE", "Mars/Olympus", "MEDIENWERK_TIMEZONE"),
+        ("MEDIENWERK_PROXY_COUNT", "two", "MEDIENWERK_PROXY_COUNT"),
+        ("MEDIENWERK_BBB_URL", "https://bbb.example/bigbluebutton/", "MEDIENWERK_BBB_SECRET"),
+    ],
+)
+def test_bad_configuration_is_named(monkeypatch, var: str, value: str, message: str) -> None:
+    monkeypatch.setenv("MEDIENWERK_SECRET_KEY", "x")
+    monkeypatch.setenv(var, value)
+    with pytest.raises(ConfigError, match=message):
+        create_app()
+
+
+def test_cli_without_secret_key_says_what_to_do(monkeypatch) -> None:
+    from click.testing import CliRunner
+
+    from lms.cli import main
+
+    monkeypatch.delenv("MEDIENWERK_SECRET_KEY", raising=False)
+    result = CliRunner().invoke(main, ["run", "--port", "5999"])
+    assert result.exit_code != 0
+    assert "MEDIENWERK_SECRET_KEY is not set" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_healthz(client) -> None:
+    resp = client.get("/healthz")
+    assert resp.status_code == 200 and resp.get_json() == {"status": "ok"}
+
+
+def test_healthz_when_database_is_down() -> None:
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://nobody@127.0.0.1:1/none"})
+    resp = app.test_client().get("/healthz")
+    assert resp.status_code == 503
+
+
+def test_proxy_fix_follows_proxy_count(db_uri) -> None:
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": db_uri, "PROXY_COUNT": 1})
+
+    @app.get("/_scheme")
+    def scheme() -> str:
+        from flask import request
+
+        return request.scheme
+
+    resp = app.test_client().get("/_scheme", headers={"X-Forwarded-Proto": "https"})
+    assert resp.text == "https"
+
+
+def test_unknown_page_is_readable_404(client) -> None:
+    resp = client.get("/nope")
+    assert resp.status_code == 404 and "Diese Seite gibt es nicht" in page_text(resp.text)
+
+
+def test_forged_or_expired_launch_token_is_401(lti: Lti) -> None:
+    import requests
+
+    resp = requests.get(lti.tool.url + "/t/forged.token.here/", timeout=10)
+    assert resp.status_code == 401 and "Sitzung ist abgelaufen" in page_text(resp.text)
+    ok = lti.launch()
+    with lti.app.app_context():
+        from lms.db import utcnow
+        from lms.extensions import db
+        from lms.launches.models import LaunchSession
+
+        session = db.session.query(LaunchSession).one()
+        session.expires_at = utcnow()
+        db.session.commit()
+    assert requests.get(ok.url, timeout=10).status_code == 401
+
+
+def test_pages_after_launch_work_without_cookies(lti: Lti) -> None:
+    import requests
+
+    landing = lti.launch()
+    fresh = requests.get(landing.url, timeout=10)  # no cookies at all
+    assert fresh.status_code == 200 and "Hallo Lena Schreiner!" in page_text(fresh.text)
+    assert fresh.headers["Referrer-Policy"] == "same-origin"
+    assert "no-store" in fresh.headers["Cache-Control"]
+    assert 'target="_blank"' in fresh.text  # open in a new window
+
+
+def test_return_url_is_offered(lti: Lti) -> None:
+    lti.double.return_url = "https://moodle.example/course/view.php?id=3"
+    resp = lti.launch()
+    assert "Zurück zum Kurs" in page_text(resp.text)
+    assert 'href="https://moodle.example/course/view.php?id=3" target="_top"' in resp.text
+
+
+def test_language_switch_sticks_for_the_launch(lti: Lti) -> None:
+    import requests
+
+    landing = lti.launch()
+    en = requests.get(landing.url + "?lang=en", timeout=10)
+    assert 'lang="en"' in en.text
+    again = requests.get(landing.url, timeout=10)
+    assert 'lang="en"' in again.text
+
+
+def test_post_without_csrf_token_is_rejected(lti: Lti) -> None:
+    import requests
+
+    landing = lti.launch()
+    resp = requests.post(landing.url, data={"x": "1"}, timeout=10)
+    assert resp.status_code in (400, 405)
+
+
+@pytest.mark.parametrize(
+    ("roles", "role"),
+    [
+        (["http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"], Role.VOLUNTEER),
+        (["http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor"], Role.TRAINER),
+        (["http://purl.imsglobal.org/vocab/lis/v2/membership/Instructor#TeachingAssistant"], Role.TRAINER),
+        (["TeachingAssistant"], Role.TRAINER),
+        (["http://purl.imsglobal.org/vocab/lis/v2/institution/person#Administrator"], Role.COORDINATOR),
+        (["http://purl.imsglobal.org/vocab/lis/v2/system/person#Administrator", "Learner"], Role.COORDINATOR),
+        (["http://purl.imsglobal.org/vocab/lis/v2/membership#Administrator"], Role.VOLUNTEER),
+        ([], Role.VOLUNTEER),
+        ([""], Role.VOLUNTEER),
+        (None, Role.VOLUNTEER),
+        (["urn:unknown"], Role.VOLUNTEER),
+    ],
+)
+def test_role_mapping(roles, role) -> None:
+    assert map_role(roles) == role
+
+
+def _imports(package: str) -> set[str]:
+    found: set[str] = set()
+    for path in (ROOT / package).rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                found.update(a.name.split(".")[0] for a in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                found.add(node.module.split(".")[0])
+    return found
+
+
+def test_lti_never_imports_lms() -> None:
+    assert "lms" not in _imports("lti")
+
+
+def test_only_lti_imports_pylti1p3() -> None:
+    assert "pylti1p3" not in _imports("lms")
+    assert "pylti1p3" in _imports("lti")
