@@ -60,6 +60,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     _import_models()
     _register_blueprints(app)
 
+    from lms.jobs import jobs, maybe_start_embedded
+
+    jobs.init_app(app)
+    maybe_start_embedded(app)
+
     from lms.errors import register_error_handlers
 
     register_error_handlers(app)
@@ -82,19 +87,53 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     return app
 
 
+# Domain packages. Each may have ``models.py`` (imported so the metadata knows its tables) and ``views.py``
+# with a blueprint ``bp`` (registered in this order).
+DOMAINS = (
+    "state",
+    "platforms",
+    "users",
+    "launches",
+    "home",
+    "courses",
+    "progress",
+    "live_sessions",
+    "grades",
+    "rosters",
+    "registrations",
+    "deep_linking",
+    "dashboards",
+    "certificates",
+    "mail",
+    "privacy",
+)
+
+
+def _domain_module(domain: str, name: str) -> Any:
+    import importlib
+    import importlib.util
+
+    module = f"lms.{domain}.{name}"
+    if importlib.util.find_spec(f"lms.{domain}") is None or importlib.util.find_spec(module) is None:
+        return None
+    return importlib.import_module(module)
+
+
 def _import_models() -> None:
-    from lms.launches import models as _launches  # noqa: F401
-    from lms.platforms import models as _platforms  # noqa: F401
-    from lms.state import models as _state  # noqa: F401
-    from lms.users import models as _users  # noqa: F401
+    for domain in DOMAINS:
+        _domain_module(domain, "models")
 
 
 def _register_blueprints(app: Flask) -> None:
-    from lms.home.views import bp as home_bp
-    from lms.launches.views import bp as lti_bp
-
-    app.register_blueprint(lti_bp)
-    app.register_blueprint(home_bp)
+    for domain in DOMAINS:
+        views = _domain_module(domain, "views")
+        if views is not None and hasattr(views, "bp"):
+            app.register_blueprint(views.bp)
+    init = None
+    for domain in DOMAINS:
+        init = _domain_module(domain, "setup")
+        if init is not None and hasattr(init, "init_app"):
+            init.init_app(app)
 
 
 def _register_security_headers(app: Flask) -> None:

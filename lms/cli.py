@@ -54,7 +54,7 @@ def main() -> None:
 
 def register_cli(app: Flask) -> None:
     """Put the commands on the app, so both ``medienwerk …`` and ``flask --app lms …`` have them."""
-    for group in (platform, coordinator, keys, courses):
+    for group in (platform, coordinator, keys, courses, worker):
         app.cli.add_command(group)
 
 
@@ -236,6 +236,22 @@ def keys_retire(kid: str) -> None:
 
     key = _operation(lambda: retire_key(kid))
     click.echo(f"Retired key {key.kid}.")
+
+
+@click.command("worker")
+@click.option("--workers", default=4, show_default=True, type=int, help="worker threads")
+@with_appcontext
+def worker(workers: int) -> None:
+    """Run the background jobs from the Redis queue (with MEDIENWERK_REDIS_URL set)."""
+    from lms.jobs import jobs
+
+    if not current_app.config.get("REDIS_URL"):
+        raise click.ClickException(
+            "MEDIENWERK_REDIS_URL is not set: without a job queue the tool's own processes run the jobs, "
+            "no worker is needed."
+        )
+    click.echo(f"Running jobs from Redis with {workers} threads: {', '.join(jobs.names) or '(none yet)'}")
+    jobs.run_worker(workers)
 
 
 # -- courses ------------------------------------------------------------------------------------------

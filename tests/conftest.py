@@ -36,7 +36,12 @@ def db_uri(tmp_path: Path) -> str:
 
 @pytest.fixture
 def app(db_uri: str, tmp_path: Path) -> Iterator[Flask]:
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": db_uri, "SECRET_KEY": "test-secret"})
+    app = create_app({
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": db_uri,
+        "SECRET_KEY": "test-secret",
+        "JOBS_SQLITE_PATH": str(tmp_path / "jobs.sqlite"),
+    })
     with app.app_context():
         db.drop_all()
         db.create_all()

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 
 from lms.db import utcnow
 from lms.extensions import db
@@ -30,6 +31,21 @@ class DbStateStore:
             entry.value = json.dumps(value)
             entry.expires_at = expires
         db.session.flush()
+
+    def add(self, key: str, value: Any, ttl: int) -> bool:
+        """Set the key only if it is absent (or expired); True if this call set it. Committed at once."""
+        now = utcnow()
+        with db.engine.begin() as conn:
+            conn.execute(delete(StateEntry).where(StateEntry.key == key, StateEntry.expires_at <= now))
+            try:
+                conn.execute(
+                    StateEntry.__table__.insert().values(
+                        key=key, value=json.dumps(value), expires_at=now + dt.timedelta(seconds=ttl)
+                    )
+                )
+            except IntegrityError:
+                return False
+        return True
 
     def pop(self, key: str) -> Any | None:
         value = self.get(key)
@@ -59,6 +75,9 @@ class RedisStateStore:
 
     def set(self, key: str, value: Any, ttl: int) -> None:
         self._redis.set(self._prefix + key, json.dumps(value), ex=max(1, int(ttl)))
+
+    def add(self, key: str, value: Any, ttl: int) -> bool:
+        return bool(self._redis.set(self._prefix + key, json.dumps(value), ex=max(1, int(ttl)), nx=True))
 
     def pop(self, key: str) -> Any | None:
         raw = self._redis.getdel(self._prefix + key)

@@ -1,0 +1,170 @@
+"""Background jobs on huey: embedded (SQLite queue, run by the app's own processes) or distributed
+(Redis queue, run by ``medienwerk worker``).
+
+Domain code declares jobs at import time, before any app exists::
+
+    from lms.jobs import jobs
+
+    @jobs.task
+    def deliver_score(outbox_id: int) -> None: ...
+
+    @jobs.periodic(minutes=5)
+    def sync_rosters() -> None: ...
+
+    deliver_score.enqueue(42)        # after the transaction that created row 42 has committed
+
+Every job runs inside an app context; the session is committed when it returns and rolled back when it
+raises. A periodic job runs once per schedule slot however many processes run a scheduler: each run first
+claims the slot in the shared state store.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Job:
+    fn: Callable[..., Any]
+    name: str
+    minutes: int | None = None  # periodic interval
+    wrapper: Any = None
+    registry: Jobs | None = field(default=None, repr=False)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Run now, in the caller's app context (for tests and for immediate fallbacks)."""
+        return self.fn(*args, **kwargs)
+
+    def enqueue(self, *args: Any, **kwargs: Any) -> Any:
+        assert self.registry is not None and self.registry.huey is not None, "jobs.init_app() not called"
+        return self.wrapper(*args, **kwargs)
+
+
+class Jobs:
+    def __init__(self) -> None:
+        self._jobs: dict[str, Job] = {}
+        self.huey: Any = None
+        self.app: Flask | None = None
+        self._consumer: Any = None
+        self._lock = threading.Lock()
+
+    # -- declaring ------------------------------------------------------------------------------------
+    def task(self, fn: Callable[..., Any]) -> Job:
+        job = Job(fn=fn, name=f"{fn.__module__}.{fn.__name__}", registry=self)
+        self._jobs[job.name] = job
+        if self.huey is not None:
+            self._bind(job)
+        return job
+
+    def periodic(self, *, minutes: int) -> Callable[[Callable[..., Any]], Job]:
+        def decorator(fn: Callable[..., Any]) -> Job:
+            job = Job(fn=fn, name=f"{fn.__module__}.{fn.__name__}", minutes=minutes, registry=self)
+            self._jobs[job.name] = job
+            if self.huey is not None:
+                self._bind(job)
+            return job
+
+        return decorator
+
+    # -- wiring ---------------------------------------------------------------------------------------
+    def init_app(self, app: Flask) -> None:
+        from huey import RedisHuey, SqliteHuey
+
+        self.app = app
+        if app.config.get("REDIS_URL"):
+            self.huey = RedisHuey("medienwerk", url=app.config["REDIS_URL"])
+        else:
+            path = app.config.get("JOBS_SQLITE_PATH") or str(Path(app.instance_path) / "jobs.sqlite")
+            self.huey = SqliteHuey("medienwerk", filename=path)
+        self.huey.immediate = bool(app.config.get("JOBS_IMMEDIATE", False))
+        for job in self._jobs.values():
+            self._bind(job)
+        app.extensions["medienwerk_jobs"] = self
+
+    def _bind(self, job: Job) -> None:
+        from huey import crontab
+
+        app = self.app
+        assert app is not None
+
+        def run(*args: Any, **kwargs: Any) -> Any:
+            from lms.extensions import db
+
+            with app.app_context():
+                if job.minutes is not None and not self._claim_slot(job):
+                    return None
+                try:
+                    result = job.fn(*args, **kwargs)
+                    db.session.commit()
+                    return result
+                except Exception:
+                    db.session.rollback()
+                    log.exception("job %s failed", job.name)
+                    raise
+
+        if job.minutes is None:
+            job.wrapper = self.huey.task(name=job.name)(run)
+        else:
+            schedule = crontab(minute=f"*/{job.minutes}" if job.minutes < 60 else "0")
+            job.wrapper = self.huey.periodic_task(schedule, name=job.name)(run)
+
+    def _claim_slot(self, job: Job) -> bool:
+        from lms.state import get_state_store
+
+        assert job.minutes is not None
+        slot = int(time.time() // (job.minutes * 60))
+        store = get_state_store()
+        return bool(store.add(f"periodic:{job.name}:{slot}", 1, job.minutes * 60 * 2))
+
+    # -- running --------------------------------------------------------------------------------------
+    def start_embedded(self, workers: int = 2) -> None:
+        """Run jobs in this process (no Redis): a consumer with worker threads and the scheduler."""
+        with self._lock:
+            if self._consumer is not None or self.huey is None:
+                return
+            self._consumer = self.huey.create_consumer(
+                workers=workers, worker_type="thread", periodic=True, check_worker_health=False
+            )
+            self._consumer.start()
+            log.info("embedded job consumer started (%d threads)", workers)
+
+    def stop_embedded(self) -> None:
+        with self._lock:
+            if self._consumer is not None:
+                self._consumer.stop(graceful=True)
+                self._consumer = None
+
+    def run_worker(self, workers: int) -> None:
+        """``medienwerk worker``: blocks, running jobs from the Redis queue."""
+        consumer = self.huey.create_consumer(workers=workers, worker_type="thread", periodic=True)
+        consumer.run()
+
+    @property
+    def names(self) -> list[str]:
+        return sorted(self._jobs)
+
+
+jobs = Jobs()
+
+
+def maybe_start_embedded(app: Flask) -> None:
+    """Without Redis, the serving processes run the jobs themselves (started on their first request)."""
+    if app.config.get("REDIS_URL") or app.config.get("TESTING") or app.config.get("CLI"):
+        return
+    started = {"done": False}
+
+    @app.before_request
+    def _start() -> None:
+        if not started["done"]:
+            started["done"] = True
+            jobs.start_embedded()
