@@ -54,8 +54,16 @@ def main() -> None:
 
 def register_cli(app: Flask) -> None:
     """Put the commands on the app, so both ``medienwerk …`` and ``flask --app lms …`` have them."""
-    for group in (platform, coordinator, keys, courses, worker):
-        app.cli.add_command(group)
+    groups = {"platform": platform, "coordinator": coordinator, "keys": keys, "courses": courses}
+    for command in (*groups.values(), worker):
+        app.cli.add_command(command)
+    # domains add their own commands: lms/<domain>/cli.py with init_cli(cli, groups)
+    from lms import DOMAINS, _domain_module
+
+    for domain in DOMAINS:
+        module = _domain_module(domain, "cli")
+        if module is not None and hasattr(module, "init_cli"):
+            module.init_cli(app.cli, groups)
 
 
 class _RunCommand(click.Command):

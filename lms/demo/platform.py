@@ -82,6 +82,8 @@ class PlatformDouble:
     locale: str = "de"
     return_url: str | None = None
     issued: list[dict[str, Any]] = field(default_factory=list)
+    # callables (double, persona_key, claims) -> None that add claims to every launch (AGS, NRPS, ...)
+    claim_providers: list[Any] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
@@ -161,6 +163,8 @@ class PlatformDouble:
             value = getattr(persona, name)
             if value:
                 body[name] = value
+        for provider in self.claim_providers:
+            provider(self, persona_key, body)
         body.update(overrides)
         return {k: v for k, v in body.items() if v is not _DROP}
 
@@ -232,6 +236,14 @@ def create_platform_app(double: PlatformDouble) -> Flask:
     @app.get("/jwks")
     def jwks() -> Any:
         return double.jwks()
+
+    # LTI Advantage services of the double (token, AGS, NRPS), where that module exists
+    try:
+        from lms.demo.platform_services import register_services
+    except ImportError:
+        pass
+    else:
+        register_services(app, double)
 
     @app.get("/healthz")
     def healthz() -> Any:

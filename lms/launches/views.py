@@ -10,6 +10,7 @@ from flask import Blueprint, Response, current_app, jsonify, redirect, url_for
 from lms.errors import launch_error_response
 from lms.extensions import db
 from lms.launches.security import create_launch_session
+from lms.launches.signals import launch_recorded
 from lms.platforms.services import DbPlatformRegistry, find_platform, published_keys
 from lms.state import get_state_store
 from lms.users.services import record_launch
@@ -62,7 +63,7 @@ def launch() -> Response:
     assert platform is not None  # validated above
     record = record_launch(launch, platform)
     locale = (launch.locale or "").split("-")[0].split("_")[0].lower()
-    _, token = create_launch_session(
+    launch_session, token = create_launch_session(
         user=record.user,
         course=record.course,
         platform=platform,
@@ -71,6 +72,13 @@ def launch() -> Response:
         resource_link_id=launch.resource_link.id if launch.resource_link else None,
         return_url=launch.return_url,
         locale=locale if locale in current_app.config["LANGUAGES"] else None,
+    )
+    launch_recorded.send(
+        current_app._get_current_object(),  # type: ignore[attr-defined]
+        launch=launch,
+        record=record,
+        platform=platform,
+        launch_session=launch_session,
     )
     db.session.commit()
     log.info("launch accepted: platform=%s role=%s", platform.id, record.role.key)
