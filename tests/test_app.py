@@ -170,3 +170,22 @@ def test_lti_never_imports_lms() -> None:
 def test_only_lti_imports_pylti1p3() -> None:
     assert "pylti1p3" not in _imports("lms")
     assert "pylti1p3" in _imports("lti")
+
+
+def test_english_pages_are_translated(lti: Lti) -> None:
+    import requests
+
+    landing = lti.launch()
+    en = page_text(requests.get(landing.url + "?lang=en", timeout=10).text)
+    assert "Hello Lena Schreiner!" in en and "Open in a new window" in en and "Your role" in en
+
+
+def test_compiled_catalogue_matches_the_po_file() -> None:
+    from babel.messages.mofile import read_mo
+    from babel.messages.pofile import read_po
+
+    folder = ROOT / "lms" / "translations" / "en" / "LC_MESSAGES"
+    with open(folder / "messages.po", "rb") as po, open(folder / "messages.mo", "rb") as mo:
+        source = {m.id: m.string for m in read_po(po) if m.id and m.string}
+        compiled = {m.id: m.string for m in read_mo(mo) if m.id}
+    assert source == compiled, "run ./scripts/i18n.sh to recompile the catalogue"

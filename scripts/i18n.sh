@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Extract UI strings (German msgids), update the English catalogue and compile it:
+#   ./scripts/i18n.sh           then translate the empty msgstr entries in lms/translations/en/LC_MESSAGES/messages.po
+#   ./scripts/i18n.sh           again to compile
+set -euo pipefail
+cd "$(dirname "$0")/.."
+.venv/bin/pybabel extract -q -F babel.cfg -k _l -k lazy_gettext --no-location -o lms/translations/messages.pot .
+.venv/bin/pybabel update -q -i lms/translations/messages.pot -d lms/translations --no-fuzzy-matching --width 120
+.venv/bin/pybabel compile -q -d lms/translations
