@@ -29,9 +29,31 @@ from lms.extensions import db
 POSTGRES = os.environ.get("MEDIENWERK_TEST_DATABASE_URI", "").startswith("postgresql")
 
 
+@pytest.fixture(scope="session")
+def postgres_schema_uri() -> Iterator[str | None]:
+    """On PostgreSQL, a schema of this test run's own, so concurrent runs on one database don't collide."""
+    base = os.environ.get("MEDIENWERK_TEST_DATABASE_URI", "")
+    if not base.startswith("postgresql"):
+        yield None
+        return
+    import uuid
+
+    import sqlalchemy
+
+    schema = f"t_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    engine = sqlalchemy.create_engine(base)
+    with engine.begin() as conn:
+        conn.execute(sqlalchemy.text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in base else "?"
+    yield f"{base}{sep}options=-csearch_path%3D{schema}"
+    with engine.begin() as conn:
+        conn.execute(sqlalchemy.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    engine.dispose()
+
+
 @pytest.fixture
-def db_uri(tmp_path: Path) -> str:
-    return os.environ.get("MEDIENWERK_TEST_DATABASE_URI") or f"sqlite:///{tmp_path / 'test.sqlite'}"
+def db_uri(tmp_path: Path, postgres_schema_uri: str | None) -> str:
+    return postgres_schema_uri or f"sqlite:///{tmp_path / 'test.sqlite'}"
 
 
 @pytest.fixture
