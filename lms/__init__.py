@@ -43,6 +43,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(load_config(app.instance_path, test_config, environ()))
     os.makedirs(app.instance_path, exist_ok=True)
     logging.getLogger("lms").setLevel(logging.INFO)
+    from lms.logs import install as install_log_redaction
+
+    install_log_redaction()
 
     if app.config["PROXY_COUNT"]:
         n = app.config["PROXY_COUNT"]

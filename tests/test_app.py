@@ -189,3 +189,61 @@ def test_compiled_catalogue_matches_the_po_file() -> None:
         source = {m.id: m.string for m in read_po(po) if m.id and m.string}
         compiled = {m.id: m.string for m in read_mo(mo) if m.id}
     assert source == compiled, "run ./scripts/i18n.sh to recompile the catalogue"
+
+
+def test_request_logs_do_not_carry_tokens() -> None:
+    from lms.logs import redact
+
+    line = '127.0.0.1 - - "GET /t/ImFiYyI.aw.xyz/m/ HTTP/1.1" 200 -'
+    assert "ImFiYyI" not in redact(line) and "/t/…/m/" in redact(line)
+    assert "s3cr3t" not in redact("GET /bigbluebutton/api/join?meetingID=1&checksum=s3cr3t HTTP/1.1")
+
+
+def test_launch_state_lives_in_redis_when_configured(db_uri: str, tmp_path) -> None:
+    import redis
+
+    from lms.extensions import db
+    from lms.state.store import RedisStateStore
+
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": db_uri, "SECRET_KEY": "x",
+                      "REDIS_URL": "redis://127.0.0.1:6379/15", "JOBS_SQLITE_PATH": str(tmp_path / "j.sqlite")})
+    store = app.extensions["medienwerk"]["state_store"]
+    assert isinstance(store, RedisStateStore)
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+    try:
+        store.set("probe", {"a": 1}, 60)
+        assert store.get("probe") == {"a": 1}
+        assert store.add("probe", 2, 60) is False
+        assert store.pop("probe") == {"a": 1} and store.pop("probe") is None
+        # a whole launch with its nonce in Redis
+        from lms.demo.platform import PlatformDouble, create_platform_app
+        from lms.platforms.services import add_platform
+        from tests.conftest import LiveServer
+
+        tool = LiveServer(app)
+        double = PlatformDouble(issuer="x")
+        platform = LiveServer(create_platform_app(double))
+        double.issuer, double.tool_login_url, double.tool_launch_url = (
+            platform.url, tool.url + "/lti/login", tool.url + "/lti/launch")
+        with app.app_context():
+            add_platform(issuer=double.issuer, client_id=double.client_id, deployment_id="1",
+                         auth_login_url=double.auth_login_url, auth_token_url=double.auth_token_url,
+                         key_set_url=double.key_set_url)
+            db.session.commit()
+        tool.start()
+        platform.start()
+        try:
+            lti = Lti(tool=tool, platform=platform, double=double, app=app)
+            _, query = lti.auth_request()
+            client = redis.Redis.from_url("redis://127.0.0.1:6379/15")
+            assert any(query["nonce"] in k.decode() for k in client.keys("medienwerk:state:*"))
+            assert lti.launch().status_code == 200
+        finally:
+            tool.stop()
+            platform.stop()
+    finally:
+        with app.app_context():
+            db.drop_all()
+            db.engine.dispose()
