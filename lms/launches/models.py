@@ -11,7 +11,7 @@ from lms.platforms.models import Platform
 from lms.users.models import Course, User
 
 
-class LaunchSession(db.Model):  # type: ignore[name-defined,misc]
+class LaunchSession(db.Model):  # type: ignore[name-defined]
     """What one launch established: who, from which course, in which role, where to return to.
 
     Pages after the launch find it through a signed token in their URL, not through a cookie, because

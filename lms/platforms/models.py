@@ -10,7 +10,7 @@ from lms.db import UTCDateTime, utcnow
 from lms.extensions import db
 
 
-class Chamber(db.Model):  # type: ignore[name-defined,misc]
+class Chamber(db.Model):  # type: ignore[name-defined]
     """A Handwerkskammer: the tenant. A central chamber (the central team) may read all chambers."""
 
     __tablename__ = "chamber"
@@ -24,7 +24,7 @@ class Chamber(db.Model):  # type: ignore[name-defined,misc]
     platforms: Mapped[list[Platform]] = relationship(back_populates="chamber")
 
 
-class Platform(db.Model):  # type: ignore[name-defined,misc]
+class Platform(db.Model):  # type: ignore[name-defined]
     """An LMS registration: one issuer and client id, owned by a chamber."""
 
     __tablename__ = "platform"
@@ -49,7 +49,7 @@ class Platform(db.Model):  # type: ignore[name-defined,misc]
     )
 
 
-class Deployment(db.Model):  # type: ignore[name-defined,misc]
+class Deployment(db.Model):  # type: ignore[name-defined]
     __tablename__ = "deployment"
     __table_args__ = (UniqueConstraint("platform_id", "deployment_id"),)
 
@@ -62,7 +62,7 @@ class Deployment(db.Model):  # type: ignore[name-defined,misc]
     platform: Mapped[Platform] = relationship(back_populates="deployments")
 
 
-class ToolKey(db.Model):  # type: ignore[name-defined,misc]
+class ToolKey(db.Model):  # type: ignore[name-defined]
     """An RSA key of the tool. The active one signs; rotated-out ones stay published until retired."""
 
     __tablename__ = "tool_key"

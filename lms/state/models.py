@@ -9,7 +9,7 @@ from lms.db import UTCDateTime
 from lms.extensions import db
 
 
-class StateEntry(db.Model):  # type: ignore[name-defined,misc]
+class StateEntry(db.Model):  # type: ignore[name-defined]
     __tablename__ = "state_entry"
 
     key: Mapped[str] = mapped_column(String(255), primary_key=True)

@@ -12,7 +12,7 @@ from lms.platforms.models import Chamber
 ROLES = ("volunteer", "trainer", "coordinator")
 
 
-class User(db.Model):  # type: ignore[name-defined,misc]
+class User(db.Model):  # type: ignore[name-defined]
     """A person, keyed by (issuer, sub) so that re-creating the tool in Moodle keeps their progress.
 
     Names and e-mail are stored only when the platform sends them, and replaced by what the latest launch
@@ -45,7 +45,7 @@ class User(db.Model):  # type: ignore[name-defined,misc]
         return joined or None
 
 
-class Course(db.Model):  # type: ignore[name-defined,misc]
+class Course(db.Model):  # type: ignore[name-defined]
     """An LMS course (LTI context), keyed by (issuer, context id)."""
 
     __tablename__ = "course"
@@ -63,7 +63,7 @@ class Course(db.Model):  # type: ignore[name-defined,misc]
     chamber: Mapped[Chamber] = relationship()
 
 
-class Enrollment(db.Model):  # type: ignore[name-defined,misc]
+class Enrollment(db.Model):  # type: ignore[name-defined]
     """A user's role in a course, as of their latest launch from it."""
 
     __tablename__ = "enrollment"
