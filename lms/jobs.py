@@ -132,8 +132,8 @@ class Jobs:
         with self._lock:
             if self._consumer is not None or self.huey is None:
                 return
-            self._consumer = self.huey.create_consumer(
-                workers=workers, worker_type="thread", periodic=True, check_worker_health=False
+            self._consumer = _EmbeddedConsumer(
+                self.huey, workers=workers, worker_type="thread", periodic=True, check_worker_health=False
             )
             self._consumer.start()
             log.info("embedded job consumer started (%d threads)", workers)
@@ -152,6 +152,23 @@ class Jobs:
     @property
     def names(self) -> list[str]:
         return sorted(self._jobs)
+
+
+def _embedded_consumer_class() -> Any:
+    from huey.consumer import Consumer
+
+    class EmbeddedConsumer(Consumer):  # type: ignore[misc]
+        """A consumer inside a serving process: the server owns the signals (and may run us off the main
+        thread), so it installs no signal handlers."""
+
+        def _set_signal_handlers(self) -> None:
+            return None
+
+    return EmbeddedConsumer
+
+
+def _EmbeddedConsumer(huey: Any, **options: Any) -> Any:  # noqa: N802 - a class factory
+    return _embedded_consumer_class()(huey, **options)
 
 
 jobs = Jobs()

@@ -19,7 +19,12 @@ def test_task_runs_in_app_context_through_the_embedded_consumer(app) -> None:
         seen.append(f"{word}:{current_app.name}")
 
     local.init_app(app)
-    local.start_embedded(workers=1)
+    import threading
+
+    # servers start the consumer from a request thread, not the main thread
+    starter = threading.Thread(target=local.start_embedded, kwargs={"workers": 1})
+    starter.start()
+    starter.join()
     try:
         remember.enqueue("hallo")
         deadline = time.time() + 10
