@@ -125,6 +125,7 @@ def _domain_module(domain: str, name: str) -> Any:
 def _import_models() -> None:
     for domain in DOMAINS:
         _domain_module(domain, "models")
+        _domain_module(domain, "jobs")
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -247,3 +247,22 @@ def test_launch_state_lives_in_redis_when_configured(db_uri: str, tmp_path) -> N
         with app.app_context():
             db.drop_all()
             db.engine.dispose()
+
+
+def test_expired_launch_sessions_are_purged(lti: Lti) -> None:
+    import datetime as dt
+
+    from lms.db import utcnow
+    from lms.extensions import db
+    from lms.launches.jobs import purge_expired
+    from lms.launches.models import LaunchSession
+
+    lti.launch()
+    lti.launch("trainer")
+    with lti.app.app_context():
+        first = db.session.query(LaunchSession).order_by(LaunchSession.created_at).first()
+        first.last_seen_at = utcnow() - dt.timedelta(days=1)
+        db.session.commit()
+        purge_expired()
+        db.session.commit()
+        assert db.session.query(LaunchSession).count() == 1
