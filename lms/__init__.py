@@ -19,7 +19,11 @@ __all__ = ["create_app"]
 
 
 def _select_locale() -> str:
+    from flask import has_request_context
+
     langs = ("de", "en")
+    if not has_request_context():  # jobs render mails in the platform's default language
+        return str(g.get("locale_hint") or "de") if g else "de"
     chosen = request.args.get("lang")
     if chosen in langs:
         return chosen
