@@ -4,18 +4,34 @@ Stricter than pylti1p3's defaults: ``exp``, ``iat`` and ``nonce`` are required (
 clock skew), ``aud``/``azp`` are checked as the Security Framework says, each nonce is used once, an unknown
 ``kid`` makes us re-fetch the platform's key set (rate-limited), and every failure is a typed
 :class:`lti.errors.LaunchError` instead of a bare exception.
+
+Where the state cookie does not come back (third-party cookies blocked), :func:`launch_step` says which page
+the browser needs first; the checks themselves never get weaker:
+
+* the login kept the state in the platform's storage (see :mod:`lti.login`): a page reads it back with
+  ``lti.get_data`` from the platform frame (only the platform window that ran the login has it, and only
+  answers our origin) and re-posts id_token + state + the value read + a one-time check token. That re-post
+  must come from our own origin (``Origin`` / ``Sec-Fetch-Site``), the check token must be the one issued for
+  this state, and the value read must equal the state; it then replaces the cookie comparison. Nonce, token,
+  registration and deployment checks run as for every launch.
+* a cross-site POST without the cookie (a new window over plain HTTP, where ``SameSite=Lax`` cookies are not
+  sent on cross-site POSTs): a page that re-posts the same fields from our own origin, once. The state
+  cookie must then match as usual.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import jwt
 import requests
+from flask import request as flask_request
 from jwcrypto.jwk import JWK
 from pylti1p3.contrib.flask import FlaskMessageLaunch, FlaskRequest
 from pylti1p3.exception import LtiException
@@ -23,7 +39,7 @@ from pylti1p3.exception import LtiException
 from lti.claims import DEEP_LINKING_REQUEST, LTI, RESOURCE_LINK_REQUEST, Launch, parse_launch
 from lti.errors import LaunchError, LtiError
 from lti.http import TimeoutSession
-from lti.login import CookieService
+from lti.login import CookielessStorage, CookieService, storage_record_key
 from lti.registry import PlatformRegistry, RegistryToolConf
 from lti.storage import StateStore, StoreLaunchDataStorage
 
@@ -40,9 +56,13 @@ class HardenedLaunch(FlaskMessageLaunch):
         tool_conf: RegistryToolConf,
         store: StateStore,
         http: requests.Session,
+        *,
+        storage_verified_state: str | None = None,
     ) -> None:
         self._state_store = store
-        self._storage = StoreLaunchDataStorage(store)
+        self._storage_verified_state = storage_verified_state
+        storage_login = store.get(storage_record_key(str(request.get_param("state") or ""))) is not None
+        self._storage = CookielessStorage(store) if storage_login else StoreLaunchDataStorage(store)
         super().__init__(
             request,
             tool_conf,
@@ -105,6 +125,15 @@ class HardenedLaunch(FlaskMessageLaunch):
                 raise LaunchError("invalid_message", "resource_link id is missing")
 
     # -- overrides ----------------------------------------------------------------------------------
+    def validate_state(self) -> HardenedLaunch:
+        if self._storage_verified_state is not None:
+            # verified in validate_launch against the platform's storage, instead of the cookie
+            if self._get_request_param("state") != self._storage_verified_state:
+                raise LaunchError("state_mismatch", "state does not match the platform storage")
+            return self
+        super().validate_state()
+        return self
+
     def validate_nonce(self) -> HardenedLaunch:
         """Consume the nonce: a replayed id_token finds it gone."""
         nonce = str(self._jwt["body"]["nonce"])
@@ -222,10 +251,91 @@ def validate_launch(
         raise LaunchError("invalid_message", "id_token is missing")
     if not request.get_param("state"):
         raise LaunchError("state_mismatch", "state is missing")
+    state = str(request.get_param("state"))
+    verified = _verify_storage_repost(store, state) if request.get_param(STORAGE_CHECK_PARAM) else None
     conf = RegistryToolConf(registry)
     try:
-        launch = HardenedLaunch(request, conf, store, http or TimeoutSession())
+        launch = HardenedLaunch(request, conf, store, http or TimeoutSession(), storage_verified_state=verified)
     except LtiException as exc:  # the session cookie of the login step did not come back
         raise LaunchError("state_mismatch", str(exc)) from exc
     launch.validate()
+    store.pop(storage_record_key(state))
     return parse_launch(launch._jwt["body"], launch.get_client_id())
+
+
+# -- launches without the state cookie ---------------------------------------------------------------------
+STORAGE_CHECK_PARAM = "lti_storage_check"
+STORAGE_VALUE_PARAM = "lti_storage_state"
+REPOST_PARAM = "lti_repost"
+STORAGE_CHECK_TTL = 120
+
+
+@dataclass(frozen=True)
+class LaunchStep:
+    """A page the browser needs before the launch can be validated.
+
+    ``kind`` ``"platform_storage"``: read the state with ``lti.get_data`` (key ``state_<state>``) from
+    ``storage_target`` at ``platform_origin``, then POST ``fields`` plus ``lti_storage_state`` (the value
+    read) back to the launch URL. ``kind`` ``"repost"``: POST ``fields`` back to the launch URL from our page.
+    """
+
+    kind: str
+    fields: Mapping[str, str]
+    state: str = ""
+    storage_target: str = ""
+    platform_origin: str = ""
+
+
+def _state_cookie_present(state: str) -> bool:
+    return bool(flask_request.cookies.get("lti1p3-" + state))
+
+
+def launch_step(store: StateStore) -> LaunchStep | None:
+    """The page to answer first when the state cookie is missing, or None to validate right away."""
+    form = flask_request.form
+    id_token, state = form.get("id_token", ""), form.get("state", "")
+    if not id_token or not state or _state_cookie_present(state):
+        return None
+    if form.get(STORAGE_CHECK_PARAM) or form.get(REPOST_PARAM):
+        return None  # already the second round: validate (and fail clearly if still no proof)
+    record = store.get(storage_record_key(state))
+    if isinstance(record, Mapping) and record.get("target") and record.get("origin"):
+        check = secrets.token_urlsafe(24)
+        store.set(_check_key(check), state, STORAGE_CHECK_TTL)
+        return LaunchStep(
+            kind="platform_storage",
+            fields={"id_token": id_token, "state": state, STORAGE_CHECK_PARAM: check},
+            state=state,
+            storage_target=str(record["target"]),
+            platform_origin=str(record["origin"]),
+        )
+    if flask_request.headers.get("Sec-Fetch-Site") == "cross-site":
+        return LaunchStep(kind="repost", fields={"id_token": id_token, "state": state, REPOST_PARAM: "1"})
+    return None
+
+
+def _check_key(check: str) -> str:
+    return "lti-storage-check:" + hashlib.sha256(check.encode()).hexdigest()
+
+
+def _same_origin_post() -> bool:
+    """The POST came from a page of our own origin (not an auto-posting form on another site)."""
+    origin = flask_request.headers.get("Origin")
+    own = flask_request.host_url.rstrip("/")
+    if origin is not None:
+        return origin == own
+    return flask_request.headers.get("Sec-Fetch-Site") == "same-origin"
+
+
+def _verify_storage_repost(store: StateStore, state: str) -> str:
+    check = str(flask_request.form.get(STORAGE_CHECK_PARAM, ""))
+    issued_for = store.pop(_check_key(check))
+    if issued_for != state:
+        raise LaunchError("state_mismatch", "storage check token unknown, used or for another state")
+    if not _same_origin_post():
+        raise LaunchError("state_mismatch", "storage re-post did not come from the tool's own page")
+    if flask_request.form.get(STORAGE_VALUE_PARAM) != state:
+        raise LaunchError("state_mismatch", "state not found in the platform storage")
+    if store.get(storage_record_key(state)) is None:
+        raise LaunchError("state_mismatch", "state was not issued for platform storage")
+    return state

@@ -4,6 +4,6 @@
 #   ./scripts/i18n.sh           again to compile
 set -euo pipefail
 cd "$(dirname "$0")/.."
-.venv/bin/pybabel extract -q -F babel.cfg -k _l -k lazy_gettext --no-location -o lms/translations/messages.pot .
-.venv/bin/pybabel update -q -i lms/translations/messages.pot -d lms/translations --no-fuzzy-matching --width 120
-.venv/bin/pybabel compile -q -d lms/translations
+.venv/bin/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext --no-location -o lms/translations/messages.pot .
+.venv/bin/pybabel -q update -i lms/translations/messages.pot -d lms/translations --no-fuzzy-matching --width 120
+.venv/bin/pybabel -q compile -d lms/translations

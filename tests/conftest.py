@@ -190,3 +190,12 @@ def lti(app: Flask) -> Iterator[Lti]:
     yield Lti(tool=tool, platform=platform, double=double, app=app)
     tool.stop()
     platform.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """A headless Chromium per test module (see tests/browser.py)."""
+    from tests.browser import chromium
+
+    with chromium() as instance:
+        yield instance

@@ -185,9 +185,12 @@ def test_compiled_catalogue_matches_the_po_file() -> None:
     from babel.messages.pofile import read_po
 
     folder = ROOT / "lms" / "translations" / "en" / "LC_MESSAGES"
+    def key(value: object) -> object:
+        return tuple(value) if isinstance(value, list | tuple) else value
+
     with open(folder / "messages.po", "rb") as po, open(folder / "messages.mo", "rb") as mo:
-        source = {m.id: m.string for m in read_po(po) if m.id and m.string}
-        compiled = {m.id: m.string for m in read_mo(mo) if m.id}
+        source = {key(m.id): key(m.string) for m in read_po(po) if m.id and m.string}
+        compiled = {key(m.id): key(m.string) for m in read_mo(mo) if m.id}
     assert source == compiled, "run ./scripts/i18n.sh to recompile the catalogue"
 
 

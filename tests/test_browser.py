@@ -3,40 +3,18 @@ no accessibility violations on the tool's pages."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from tests.browser import axe_violations
 from tests.conftest import Lti
-
-CHROMIUM = os.environ.get("MEDIENWERK_CHROMIUM", "/usr/bin/chromium")
 
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"Chromium not found at {CHROMIUM}; the test command installs Debian's chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"],
-        )
-        yield browser
-        browser.close()
 
 
-def _axe_violations(page: Any) -> list[str]:
-    from axe_playwright_python.sync_playwright import Axe
-
-    results = Axe().run(page)
-    return [f"{v['id']}: {v['help']}" for v in results.response["violations"]]
 
 
 @pytest.mark.parametrize(("persona", "expected"), [("volunteer", "Hallo Lena Schreiner!"),
@@ -58,15 +36,15 @@ def _personas() -> dict[str, Any]:
     return PERSONAS
 
 
-def test_tool_pages_have_no_axe_violations(lti: Lti, browser: Any) -> None:
+def test_tool_pages_have_noaxe_violations(lti: Lti, browser: Any) -> None:
     landing = lti.launch("volunteer")
     context = browser.new_context(viewport={"width": 320, "height": 640})
     page = context.new_page()
     page.goto(landing.url)
     page.get_by_text("Hallo Lena Schreiner!").wait_for()
-    assert _axe_violations(page) == []
+    assert axe_violations(page) == []
     page.goto(lti.tool.url + "/t/expired/")
-    assert _axe_violations(page) == []
+    assert axe_violations(page) == []
     page.goto(landing.url + "?lang=en")
-    assert _axe_violations(page) == []
+    assert axe_violations(page) == []
     context.close()

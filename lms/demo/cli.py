@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import re
+import secrets
 from pathlib import Path
+from typing import Any
 
 import click
 from flask_migrate import upgrade
@@ -11,6 +15,7 @@ from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.serving import run_simple
 
 from lms import create_app
+from lms.demo.bbb_double import create_bbb_double
 from lms.demo.platform import PlatformDouble, create_platform_app
 from lms.extensions import db
 
@@ -21,7 +26,15 @@ from lms.extensions import db
 def demo(port: int, host: str) -> None:
     """Serve the tool with a demo LMS at /demo/ (SQLite, jobs in-process, doubles for LMS and BBB)."""
     base = f"http://127.0.0.1:{port}"
-    app = create_app({"DEMO": True, "BASE_URL": os.environ.get("MEDIENWERK_BASE_URL") or base})
+    overrides: dict[str, Any] = {"DEMO": True, "BASE_URL": os.environ.get("MEDIENWERK_BASE_URL") or base}
+    bbb_app = None
+    if not os.environ.get("MEDIENWERK_BBB_URL"):
+        # the BBB double at /bbb, with a fresh secret per run (its meetings live in memory anyway)
+        bbb_secret = secrets.token_hex(20)
+        bbb_app = create_bbb_double(bbb_secret, "sha256")
+        overrides.update({"BBB_URL": base + "/bbb/bigbluebutton/", "BBB_SECRET": bbb_secret,
+                          "BBB_CHECKSUM": "sha256"})
+    app = create_app(overrides)
     double = PlatformDouble.with_key_file(
         Path(app.instance_path) / "demo-platform-key.pem",
         issuer=base + "/demo",
@@ -39,11 +52,18 @@ def demo(port: int, host: str) -> None:
 
         return redirect("/demo/")
 
-    wsgi = DispatcherMiddleware(app, {"/demo": create_platform_app(double)})
+    mounts: dict[str, Any] = {"/demo": create_platform_app(double)}
+    if bbb_app is not None:
+        mounts["/bbb"] = bbb_app
+    wsgi = DispatcherMiddleware(app, mounts)
+    install_log_filter()
     click.echo("=" * 72)
     click.echo("medienwerk demo — DEMO MODE: demo LMS and doubles, not for production")
     click.echo(f"  Open {base}/demo/ and launch the tool as a volunteer, trainer or coordinator.")
     click.echo(f"  Database: {app.config['SQLALCHEMY_DATABASE_URI']}")
+    if bbb_app is not None:
+        click.echo(f"  BigBlueButton: the BBB double at {base}/bbb/bigbluebutton/ (no real video rooms)")
+    click.echo(f"  E-mails are not sent; they are shown at {base}/demo-mail/")
     click.echo("=" * 72)
     run_simple(host, port, wsgi, threaded=True, use_reloader=False, use_debugger=False)
 
@@ -61,3 +81,34 @@ def register_demo_platform(double: PlatformDouble) -> None:
         name="Demo-LMS",
         chamber_slug="demo-kammer",
     )
+
+
+class _SecretScrubber(logging.Filter):
+    """The request log must not show BBB join URLs (their checksum lets anyone in), callback tokens or
+    calendar feed tokens: their query strings and tokens are replaced by "…"."""
+
+    _PATTERNS = (
+        (re.compile(r"(/api/[A-Za-z/]+)\?[^ \"]*"), r"\1?…"),
+        (re.compile(r"(/_double/[a-z]+)\?[^ \"]*"), r"\1?…"),
+        (re.compile(r"(/live-callbacks/)[^/ \"?]+"), r"\1…"),
+        (re.compile(r"(/live-feed/)[^/ \"?]+"), r"\1…"),
+    )
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args and isinstance(record.args, tuple):
+            record.args = tuple(self.scrub(a) if isinstance(a, str) else a for a in record.args)
+        if isinstance(record.msg, str):
+            record.msg = self.scrub(record.msg)
+        return True
+
+    @classmethod
+    def scrub(cls, text: str) -> str:
+        for pattern, replacement in cls._PATTERNS:
+            text = pattern.sub(replacement, text)
+        return text
+
+
+def install_log_filter() -> None:
+    logger = logging.getLogger("werkzeug")
+    if not any(isinstance(f, _SecretScrubber) for f in logger.filters):
+        logger.addFilter(_SecretScrubber())

@@ -1,11 +1,20 @@
-"""LTI endpoints: OIDC login, launch, JWKS (CONTRACT: HTTP)."""
+"""LTI endpoints: OIDC login, launch, JWKS (CONTRACT: HTTP).
+
+Logins and launches also work where the browser blocks third-party cookies (see :mod:`lti.login` and
+:mod:`lti.launch`): the in-between pages are templates/lti/*.html with their scripts in lms/static/lti-*.js.
+A deep-linking launch opens the picker (lms/deep_linking); a resource link whose custom parameters name a
+module or lesson opens it directly.
+"""
 
 from __future__ import annotations
 
 import logging
-from urllib.parse import urljoin
+import re
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlencode, urljoin
 
-from flask import Blueprint, Response, current_app, jsonify, redirect, url_for
+from flask import Blueprint, Response, current_app, jsonify, redirect, render_template, url_for
 
 from lms.errors import launch_error_response
 from lms.extensions import db
@@ -14,10 +23,11 @@ from lms.launches.signals import launch_recorded
 from lms.platforms.services import DbPlatformRegistry, find_platform, published_keys
 from lms.state import get_state_store
 from lms.users.services import record_launch
+from lti.claims import Launch
 from lti.errors import LtiError
 from lti.keys import ToolKey as LtiToolKey
 from lti.keys import jwks
-from lti.launch import validate_launch
+from lti.launch import launch_step, validate_launch
 from lti.login import oidc_login
 
 log = logging.getLogger(__name__)
@@ -36,7 +46,7 @@ def tool_url(endpoint: str, **values: object) -> str:
 def login() -> Response:
     store = get_state_store()
     try:
-        response = oidc_login(DbPlatformRegistry(), store, launch_url=tool_url("lti.launch"))
+        step = oidc_login(DbPlatformRegistry(), store, launch_url=tool_url("lti.launch"))
     except LtiError as exc:
         db.session.rollback()
         log.info("login rejected: %s", exc.code)
@@ -45,20 +55,43 @@ def login() -> Response:
     if purge is not None:
         purge()
     db.session.commit()
-    return response  # type: ignore[no-any-return]
+    response: Any
+    if step.kind == "cookie_check":
+        new_window_url = tool_url("lti.login") + "?" + urlencode(dict(step.relogin_params))
+        response = Response(
+            render_template("lti/cookie_check.html", login_url=new_window_url, secure=step.secure)
+        )
+    elif step.kind == "platform_storage":
+        new_window_url = tool_url("lti.login") + "?" + urlencode(
+            {k: v for k, v in step.relogin_params.items() if k != "lti_storage_target"}
+        )
+        response = Response(render_template("lti/storage_login.html", step=step, new_window_url=new_window_url))
+    else:
+        response = redirect(step.url)
+    response.headers["Cache-Control"] = "no-store"
+    return step.apply_cookies(response)  # type: ignore[no-any-return,unused-ignore]
 
 
 @bp.route("/launch", methods=["POST"])
 def launch() -> Response:
+    store = get_state_store()
+    step = launch_step(store)
+    if step is not None:
+        db.session.commit()
+        template = "lti/storage_launch.html" if step.kind == "platform_storage" else "lti/repost.html"
+        html = render_template(template, step=step, action=tool_url("lti.launch"))
+        response = Response(html)
+        response.headers["Cache-Control"] = "no-store"
+        return response
     try:
-        launch = validate_launch(DbPlatformRegistry(), get_state_store())
+        launch = validate_launch(DbPlatformRegistry(), store)
     except LtiError as exc:
         db.session.rollback()
         log.info("launch rejected: %s (%s)", exc.code, exc.detail)
         return launch_error_response(exc)
-    if launch.is_deep_linking:
+    if launch.is_deep_linking and launch.deep_linking is None:
         db.session.rollback()
-        return launch_error_response(LtiError("unsupported_message", "deep linking"))
+        return launch_error_response(LtiError("invalid_message", "deep_linking_settings missing"))
     platform = find_platform(launch.issuer, launch.client_id)
     assert platform is not None  # validated above
     record = record_launch(launch, platform)
@@ -80,9 +113,55 @@ def launch() -> Response:
         platform=platform,
         launch_session=launch_session,
     )
+    if launch.is_deep_linking:
+        from lms.deep_linking.services import remember_request
+
+        assert launch.deep_linking is not None
+        remember_request(launch_session, launch.deep_linking)
+        target = url_for("deep_linking.picker", lt=token)
+    else:
+        target = landing_url(launch, token)
     db.session.commit()
     log.info("launch accepted: platform=%s role=%s", platform.id, record.role.key)
-    return redirect(url_for("home.index", lt=token), code=303)  # type: ignore[return-value]
+    return redirect(target, code=303)  # type: ignore[return-value]
+
+
+def _course_endpoints() -> dict[str, tuple[str, list[str]]]:
+    """The learner pages of the courses blueprint, found by URL shape (overview, module, item)."""
+    found: dict[str, tuple[str, list[str]]] = {}
+    shapes = {"/t/<>/m/": "overview", "/t/<>/m/<>/": "module", "/t/<>/m/<>/<>": "item"}
+    for rule in current_app.url_map.iter_rules():
+        if not rule.endpoint.startswith("courses.") or rule.endpoint not in current_app.view_functions:
+            continue
+        if rule.methods and "GET" not in rule.methods:
+            continue
+        shape = re.sub(r"<[^>]+>", "<>", rule.rule)
+        kind = shapes.get(shape)
+        if kind and kind not in found:
+            names = [n.split(":")[-1] for n in re.findall(r"<([^>]+)>", rule.rule)][1:]
+            found[kind] = (rule.endpoint, names)
+    return found
+
+
+def landing_url(launch: Launch, token: str) -> str:
+    """Where a launch lands: the linked module or lesson (custom module/item), else the start page."""
+    custom: Mapping[str, str] = launch.custom
+    module, item = custom.get("module"), custom.get("item")
+    if module:
+        from lms.deep_linking.catalog import course_content
+
+        found = course_content().module(module)
+        if found is None:  # a link to content that was removed: the start page, not a 404
+            module = item = None
+        elif item and found.item(item) is None:
+            item = None
+    wanted = "item" if module and item else "module" if module else "overview" if custom.get("view") else None
+    endpoints = _course_endpoints() if wanted else {}
+    if wanted in endpoints:
+        endpoint, names = endpoints[wanted]
+        values: dict[str, Any] = dict(zip(names, [v for v in (module, item) if v], strict=False))
+        return url_for(endpoint, lt=token, **values)
+    return url_for("home.index", lt=token)
 
 
 @bp.route("/jwks")

@@ -1,0 +1,1 @@
+"""Grades: progress → the LMS gradebook over LTI Assignment and Grade Services, through a durable outbox."""

@@ -1,0 +1,83 @@
+"""The app's side of the LTI service clients: registrations, the shared token cache, HTTP sessions.
+
+Used by grades (AGS) and rosters (NRPS). Tokens are cached per registration and scope set in the shared state
+store (database or Redis), so every process of an installation uses the same token until it expires; a small
+per-process memo in front saves a store read per call.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from lms.platforms.models import Platform
+from lms.platforms.services import active_key
+from lms.state import get_state_store
+from lti.ags import AgsClient
+from lti.http import TimeoutSession
+from lti.keys import ToolKey
+from lti.nrps import NrpsClient
+from lti.tokens import ServiceRegistration, TokenClient
+
+_local = threading.local()
+
+
+def http_session() -> TimeoutSession:
+    """One keep-alive session per thread (requests sessions are not meant to be shared between threads)."""
+    session = getattr(_local, "session", None)
+    if session is None:
+        session = _local.session = TimeoutSession()
+    return session
+
+
+class StoreTokenCache:
+    """lti.tokens.TokenCache over the shared state store, with a per-process memo of unexpired entries."""
+
+    _memo: dict[str, tuple[float, Any]] = {}
+    _memo_lock = threading.Lock()
+
+    def get(self, key: str) -> Any | None:
+        with self._memo_lock:
+            hit = self._memo.get(key)
+        if hit is not None and hit[0] > time.time():
+            return hit[1]
+        value = get_state_store().get(key)
+        if value is not None:
+            with self._memo_lock:
+                self._memo[key] = (time.time() + 60, value)  # re-read the shared store at least every minute
+        return value
+
+    def set(self, key: str, value: Any, ttl: int) -> None:
+        get_state_store().set(key, value, ttl)
+        with self._memo_lock:
+            self._memo[key] = (time.time() + min(ttl, 60), value)
+
+    @classmethod
+    def forget(cls) -> None:
+        with cls._memo_lock:
+            cls._memo.clear()
+
+
+def service_registration(platform: Platform) -> ServiceRegistration:
+    key = active_key()
+    return ServiceRegistration(
+        issuer=platform.issuer,
+        client_id=platform.client_id,
+        token_url=platform.auth_token_url,
+        audience=platform.auth_audience,
+        key=ToolKey(kid=key.kid, private_pem=key.private_pem, public_jwk=dict(key.public_jwk)),
+    )
+
+
+def token_client(platform: Platform) -> TokenClient:
+    return TokenClient(service_registration(platform), StoreTokenCache(), http_session())
+
+
+def ags_client(platform: Platform, scopes: Iterable[str]) -> AgsClient:
+    return AgsClient(token_client(platform), scopes)
+
+
+def nrps_client(platform: Platform) -> NrpsClient:
+    return NrpsClient(token_client(platform))

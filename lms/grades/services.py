@@ -1,0 +1,534 @@
+"""Writes for grade delivery: remember links and their AGS endpoints at launch, queue scores in the same
+transaction as the progress change (the outbox), claim rows atomically, deliver them, record the outcome.
+
+Spec: LTI AGS 2.0 §3.4 (scores), Moodle's rules in lti-notes §6.4. Services flush; the caller commits. The
+delivery functions here never commit either: :mod:`lms.grades.jobs` commits between claim, HTTP and record, so
+no database transaction stays open while the platform is asked.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import and_, func, or_, select, update
+
+from lms.db import utcnow
+from lms.extensions import db
+from lms.grades.clients import ags_client
+from lms.grades.models import (
+    DELIVERED,
+    FAILED,
+    ITEM_MODULE,
+    ITEM_OVERVIEW,
+    PENDING,
+    SENDING,
+    GradeLink,
+    GradeLinkUser,
+    ScoreOutbox,
+)
+from lms.platforms.models import Platform
+from lms.state import get_state_store
+from lms.users.models import User
+from lti.ags import LineItem, Score
+from lti.claims import Launch
+from lti.roles import Role
+from lti.tokens import ConflictError, PermanentServiceError, RetryableServiceError, ServiceError, TokenError
+
+log = logging.getLogger(__name__)
+
+LEASE = dt.timedelta(minutes=2)  # a claimed row whose worker died is due again after this
+CONFLICT_RESENDS = 3  # 409: resend at once with a later timestamp, this often, then retry later
+SESSION_KEY = "grades_outbox_ids"  # ids to enqueue once the transaction has committed
+MODULE_PARAM = "module"  # custom parameter naming the module a link shows (set by deep linking)
+
+
+# -- what a link shows and what the score is --------------------------------------------------------------
+
+
+@lru_cache(maxsize=4)
+def _module_ids_in(courses_dir: str) -> tuple[str, ...]:
+    from lms.courses import load_course
+
+    return tuple(m.id for m in load_course(Path(courses_dir)).modules)
+
+
+def served_module_ids() -> tuple[str, ...]:
+    return _module_ids_in(str(current_app.config["COURSES_DIR"]))
+
+
+@dataclass(frozen=True)
+class ModuleState:
+    percent: int  # 0-100
+    awaiting_review: bool  # a handed-in task waits for a trainer
+
+
+def progress_by_module(user_id: int) -> dict[str, ModuleState]:
+    """The volunteer's state in every served module, from the progress domain (all zero while it is absent)."""
+    try:
+        from lms.progress import queries
+    except ImportError:
+        return {m: ModuleState(0, False) for m in served_module_ids()}
+    course_progress = getattr(queries, "course_progress", None)
+    if course_progress is not None:
+        return {
+            module_id: ModuleState(max(0, min(100, int(p.percent))), getattr(p, "task_status", None) == "submitted")
+            for module_id, p in course_progress(user_id).items()
+        }
+    return {m: ModuleState(max(0, min(100, int(queries.module_completion(user_id, m)))), False)
+            for m in served_module_ids()}
+
+
+@dataclass(frozen=True)
+class CurrentScore:
+    percent: float
+    pending_review: bool
+
+
+def current_score(user_id: int, link: GradeLink) -> CurrentScore:
+    """The volunteer's score on what the link shows: a module's completion, or the mean over all modules."""
+    states = progress_by_module(user_id)
+    if link.item_kind == ITEM_MODULE and link.module_id:
+        state = states.get(link.module_id, ModuleState(0, False))
+        return CurrentScore(float(state.percent), state.awaiting_review)
+    if not states:
+        return CurrentScore(0.0, False)
+    mean = sum(s.percent for s in states.values()) / len(states)
+    return CurrentScore(round(mean, 2), any(s.awaiting_review for s in states.values()))
+
+
+def _comment(link: GradeLink, score: CurrentScore) -> str:
+    what = f"Modul {link.module_id}" if link.item_kind == ITEM_MODULE else "Alle Module"
+    note = "; Praxisaufgabe wartet auf Rückmeldung" if score.pending_review else ""
+    return f"medienwerk: {what} zu {score.percent:g} % abgeschlossen{note}"
+
+
+# -- launches ---------------------------------------------------------------------------------------------
+
+
+def record_link(launch: Launch, user: User, platform: Platform, course_id: int | None) -> GradeLink | None:
+    """Remember the resource link, its AGS endpoint and what it shows; for volunteers, their platform user id.
+
+    A gradable link launched by a volunteer gets the current score queued (a link added later is filled in
+    from progress that already exists).
+    """
+    if launch.resource_link is None:
+        return None
+    link = db.session.execute(
+        select(GradeLink).where(GradeLink.platform_id == platform.id,
+                                GradeLink.resource_link_id == launch.resource_link.id)
+    ).scalar_one_or_none()
+    if link is None:
+        link = GradeLink(platform_id=platform.id, resource_link_id=launch.resource_link.id)
+        db.session.add(link)
+    link.course_id = course_id
+    link.deployment_id = launch.deployment_id
+    link.title = launch.resource_link.title
+    module_id = (launch.custom.get(MODULE_PARAM) or "").strip()[:100]
+    link.item_kind = ITEM_MODULE if module_id else ITEM_OVERVIEW
+    link.module_id = module_id or None
+    if launch.ags is not None:
+        endpoint_changed = (link.lineitems_url, link.lineitem_url) != (launch.ags.lineitems, launch.ags.lineitem)
+        link.lineitems_url = launch.ags.lineitems
+        link.lineitem_url = launch.ags.lineitem
+        link.scopes = sorted(launch.ags.scopes)
+        if endpoint_changed:
+            link.found_lineitem_url = None
+    else:
+        link.lineitems_url = link.lineitem_url = link.found_lineitem_url = None
+        link.scopes = []
+    db.session.flush()
+
+    if launch.role != Role.VOLUNTEER:
+        return link  # only learners are gradable in the LMS
+    now = utcnow()
+    member = db.session.execute(
+        select(GradeLinkUser).where(GradeLinkUser.link_id == link.id, GradeLinkUser.user_id == user.id)
+    ).scalar_one_or_none()
+    if member is None:
+        member = GradeLinkUser(link_id=link.id, user_id=user.id, platform_user_id=launch.user.sub,
+                               first_launch_at=now)
+        db.session.add(member)
+    member.platform_user_id = launch.user.sub
+    member.last_launch_at = now
+    db.session.flush()
+    if link.gradable:
+        queue_score(link, member, current_score(user.id, link), only_if_news=True)
+    return link
+
+
+# -- the outbox ---------------------------------------------------------------------------------------------
+
+
+def progress_changed(user_id: int, module_id: str) -> list[ScoreOutbox]:
+    """"The state of user U on module M changed": queue the new score for every gradable link showing it.
+
+    Runs in the caller's transaction (the progress change): both are committed together or not at all.
+    """
+    rows = db.session.execute(
+        select(GradeLinkUser, GradeLink)
+        .join(GradeLink, GradeLink.id == GradeLinkUser.link_id)
+        .where(
+            GradeLinkUser.user_id == user_id,
+            or_(GradeLink.item_kind == ITEM_OVERVIEW,
+                and_(GradeLink.item_kind == ITEM_MODULE, GradeLink.module_id == module_id)),
+        )
+        .order_by(GradeLink.id)
+    ).all()
+    queued = []
+    for member, link in rows:
+        if link.gradable:
+            row = queue_score(link, member, current_score(user_id, link))
+            if row is not None:
+                queued.append(row)
+    return queued
+
+
+def queue_score(link: GradeLink, member: GradeLinkUser, score: CurrentScore, *, only_if_news: bool = False,
+                force: bool = False) -> ScoreOutbox | None:
+    """Put the score into the outbox: the (link, user) row is updated, never a second one added.
+
+    Nothing is queued when the platform has (or is about to get) the same score, unless ``force``;
+    ``only_if_news`` (launches) also skips a first score of 0 %.
+    """
+    now = utcnow()
+    grading = "Pending" if score.pending_review else "FullyGraded"
+    activity = "Completed" if score.percent >= 100 else "InProgress"
+    values = {
+        "platform_user_id": member.platform_user_id,
+        "score_given": float(score.percent),
+        "score_maximum": 100.0,
+        "activity_progress": activity,
+        "grading_progress": grading,
+        "comment": _comment(link, score),
+    }
+    row = _outbox_row(link.id, member.user_id)
+    if row is None:
+        if only_if_news and score.percent <= 0 and not score.pending_review:
+            return None
+        # INSERT … ON CONFLICT DO NOTHING: a concurrent transaction that adds the row first wins, we update it
+        # (no savepoint: pysqlite's SAVEPOINT handling would commit the caller's transaction)
+        insert = _dialect_insert()(ScoreOutbox).values(
+            link_id=link.id, user_id=member.user_id, scored_at=now, version=1, status=PENDING, attempts=0,
+            next_attempt_at=now, created_at=now, updated_at=now, **values,
+        ).on_conflict_do_nothing(index_elements=["link_id", "user_id"]).returning(ScoreOutbox.id)
+        inserted = db.session.execute(insert).scalar_one_or_none() is not None
+        row = _outbox_row(link.id, member.user_id)
+        assert row is not None
+        if inserted:
+            _remember_for_delivery(row.id)
+            return row
+    same_values = (row.score_given, row.grading_progress, row.activity_progress, row.platform_user_id) == (
+        values["score_given"], grading, activity, member.platform_user_id)
+    if same_values and not force and row.status in (PENDING, SENDING):
+        return row  # already on its way
+    if same_values and not force and row.status == DELIVERED and row.delivered_version == row.version:
+        return row  # the platform has it
+    for key, value in values.items():
+        setattr(row, key, value)
+    row.scored_at = now
+    row.version = ScoreOutbox.version + 1
+    row.status = PENDING
+    row.attempts = 0
+    row.next_attempt_at = now
+    row.claimed_until = None
+    row.last_error_code = row.last_error = None
+    row.last_http_status = None
+    db.session.flush()
+    _remember_for_delivery(row.id)
+    return row
+
+
+def _dialect_insert() -> Any:
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    return postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
+
+
+def _outbox_row(link_id: int, user_id: int) -> ScoreOutbox | None:
+    return db.session.execute(
+        select(ScoreOutbox).where(ScoreOutbox.link_id == link_id, ScoreOutbox.user_id == user_id)
+    ).scalar_one_or_none()
+
+
+def _remember_for_delivery(row_id: int) -> None:
+    db.session.info.setdefault(SESSION_KEY, set()).add(row_id)
+
+
+def resend(row: ScoreOutbox) -> ScoreOutbox | None:
+    """A trainer asks to send again: the current score, with a fresh retry budget."""
+    member = db.session.execute(
+        select(GradeLinkUser).where(GradeLinkUser.link_id == row.link_id, GradeLinkUser.user_id == row.user_id)
+    ).scalar_one()
+    return queue_score(row.link, member, current_score(row.user_id, row.link), force=True)
+
+
+def resend_failed(course_id: int) -> int:
+    rows = db.session.execute(
+        select(ScoreOutbox).join(GradeLink).where(GradeLink.course_id == course_id, ScoreOutbox.status == FAILED)
+    ).scalars().all()
+    return sum(1 for row in rows if resend(row) is not None)
+
+
+# -- claiming -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Claim:
+    id: int
+    version: int
+
+
+def _due(now: dt.datetime) -> Any:
+    return or_(
+        and_(ScoreOutbox.status == PENDING, ScoreOutbox.next_attempt_at <= now),
+        and_(ScoreOutbox.status == SENDING, ScoreOutbox.claimed_until < now),
+    )
+
+
+def due_ids(limit: int = 500) -> list[int]:
+    now = utcnow()
+    return list(db.session.execute(
+        select(ScoreOutbox.id).where(_due(now)).order_by(ScoreOutbox.next_attempt_at, ScoreOutbox.id).limit(limit)
+    ).scalars())
+
+
+def claim(ids: Iterable[int] | None = None, *, limit: int = 100) -> list[Claim]:
+    """Mark due rows as being sent by this worker, atomically: a row is claimed by one worker only.
+
+    The UPDATE re-checks that the row is due, so of two workers racing for a row one gets it (PostgreSQL
+    re-evaluates the condition after the other's commit; SQLite has one writer at a time). On PostgreSQL the
+    candidates are picked with ``FOR UPDATE SKIP LOCKED`` so workers do not wait for each other.
+    """
+    now = utcnow()
+    pick = select(ScoreOutbox.id).where(_due(now))
+    if ids is not None:
+        wanted = sorted(set(ids))
+        if not wanted:
+            return []
+        pick = pick.where(ScoreOutbox.id.in_(wanted))
+    pick = pick.order_by(ScoreOutbox.next_attempt_at, ScoreOutbox.id).limit(limit)
+    if db.engine.dialect.name == "postgresql":
+        pick = pick.with_for_update(skip_locked=True)
+    candidates = list(db.session.execute(pick).scalars())
+    if not candidates:
+        return []
+    result = db.session.execute(
+        update(ScoreOutbox)
+        .where(ScoreOutbox.id.in_(candidates), _due(now))
+        .values(status=SENDING, claimed_until=now + LEASE, attempts=ScoreOutbox.attempts + 1,
+                last_attempt_at=now)
+        .returning(ScoreOutbox.id, ScoreOutbox.version)
+        .execution_options(synchronize_session=False)
+    )
+    return sorted((Claim(id=r[0], version=r[1]) for r in result), key=lambda c: c.id)
+
+
+# -- delivering -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outcome:
+    id: int
+    delivered: bool
+    status: str
+    error_code: str | None = None
+    conflicts: int = 0
+
+
+def _next_second(when: dt.datetime) -> dt.datetime:
+    return when.replace(microsecond=0) + dt.timedelta(seconds=1)
+
+
+def _timestamp_for(row: ScoreOutbox) -> dt.datetime:
+    """The score's time, made newer to the second than what was sent before (Moodle refuses others)."""
+    when = row.scored_at
+    if row.sent_timestamp is not None and when.replace(microsecond=0) <= row.sent_timestamp.replace(microsecond=0):
+        when = _next_second(row.sent_timestamp)
+    return when
+
+
+def _lineitem_for(row: ScoreOutbox, client: Any) -> str:
+    """The launch's line item, else one found by resourceLinkId and tag, else a new one (AGS §3.2)."""
+    link = row.link
+    if link.target_lineitem_url:
+        return link.target_lineitem_url
+    if not link.lineitems_url:
+        raise PermanentServiceError("no_lineitem", "the launch named no line item and no line item container")
+    wanted = LineItem(label=link.title or "medienwerk", score_maximum=100.0, resource_link_id=link.resource_link_id,
+                      tag=link.tag, resource_id=link.module_id or "overview")
+    found = client.find_or_create_lineitem(link.lineitems_url, wanted)
+    link.found_lineitem_url = found.id
+    return str(found.id)
+
+
+@dataclass(frozen=True)
+class Sent:
+    """What :func:`send` did for a claimed row, for :func:`record` to write down."""
+
+    claimed: Claim
+    score_given: float | None = None
+    timestamp: dt.datetime | None = None  # set when the platform accepted the score
+    error: ServiceError | None = None
+    conflicts: int = 0
+    skipped: str | None = None  # the row is gone or was replaced by a newer score
+
+
+def send(claimed: Claim, clients: dict[Any, Any] | None = None) -> Sent:
+    """POST one claimed row's score to the platform. Writes nothing, except rarely a new token in the cache
+    and a found line item.
+
+    Call it with a clean session (nothing written since the last commit): a link without a line item is
+    resolved under a lock in the shared state store, taken before anything else is written, so that two
+    workers never create two line items for one link. ``clients`` caches AGS clients across a batch.
+    """
+    row = db.session.get(ScoreOutbox, claimed.id)
+    if row is None:
+        return Sent(claimed, skipped="gone")
+    if row.status != SENDING or row.version != claimed.version:
+        return Sent(claimed, skipped=row.status)  # a newer score: it is claimed anew
+    link = row.link
+    lock_key = None
+    conflicts = 0
+    try:
+        if not link.platform.enabled:
+            raise ServiceError("platform_disabled", "the registration is disabled")
+        if not link.gradable:
+            raise PermanentServiceError("not_gradable", "the link's launch granted no score service")
+        if not link.target_lineitem_url and link.lineitems_url:
+            lock_key = f"grades:lineitem:{link.id}"
+            if not get_state_store().add(lock_key, 1, 60):
+                lock_key = None
+                raise ConflictError("lineitem_busy", "another worker is finding the line item")
+        key = (link.platform_id, tuple(sorted(link.scopes)))
+        client = clients.get(key) if clients is not None else None
+        if client is None:
+            client = ags_client(link.platform, link.scopes)
+            if clients is not None:
+                clients[key] = client
+        lineitem_url = _lineitem_for(row, client)
+        score = Score(
+            user_id=row.platform_user_id,
+            score_given=row.score_given,
+            score_maximum=row.score_maximum,
+            activity_progress=row.activity_progress,
+            grading_progress=row.grading_progress,
+            timestamp=_timestamp_for(row),
+            comment=row.comment,
+        )
+        while True:
+            try:
+                client.post_score(lineitem_url, score)
+                break
+            except ConflictError:
+                # 409: the platform has a score as new as this one (to the second): send again, later
+                conflicts += 1
+                if conflicts > CONFLICT_RESENDS:
+                    raise
+                score = score.with_timestamp(_next_second(max(utcnow(), score.timestamp)))
+            except PermanentServiceError as exc:
+                if exc.http_status == 404 and link.found_lineitem_url and not link.lineitem_url:
+                    link.found_lineitem_url = None  # the line item we found is gone: find or create it again
+                    raise RetryableServiceError("lineitem_gone", exc.detail, status=404) from exc
+                raise
+        result = Sent(claimed, score_given=row.score_given, timestamp=score.timestamp, conflicts=conflicts)
+    except ServiceError as exc:
+        result = Sent(claimed, error=exc, conflicts=conflicts)
+    except Exception as exc:  # a bug must not stop the other rows; the row is retried
+        log.exception("score delivery %s failed unexpectedly", row.id)
+        result = Sent(claimed, error=ServiceError("internal", type(exc).__name__), conflicts=conflicts)
+    finally:
+        if lock_key is not None:
+            get_state_store().pop(lock_key)
+    return result
+
+
+def record(sent: Sent) -> Outcome:
+    """Write down how a delivery went (flushes; the caller commits)."""
+    if sent.skipped is not None:
+        return Outcome(sent.claimed.id, False, sent.skipped, "superseded")
+    if sent.error is not None:
+        return _record_failure(sent.claimed, sent.error, sent.conflicts)
+    assert sent.timestamp is not None
+    return _record_success(sent.claimed, sent.score_given, sent.timestamp, sent.conflicts)
+
+
+def deliver(claimed: Claim) -> Outcome:
+    """Send one claimed row and record the outcome."""
+    return record(send(claimed))
+
+
+def _record_success(claimed: Claim, score_given: float | None, sent: dt.datetime, conflicts: int) -> Outcome:
+    now = utcnow()
+    delivered = {"delivered_at": now, "delivered_score": score_given, "delivered_version": claimed.version,
+                 "sent_timestamp": sent}
+    result = db.session.execute(
+        update(ScoreOutbox)
+        .where(ScoreOutbox.id == claimed.id, ScoreOutbox.version == claimed.version, ScoreOutbox.status == SENDING)
+        .values(status=DELIVERED, claimed_until=None, last_error_code=None, last_error=None,
+                last_http_status=None, **delivered)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount == 1:  # type: ignore[attr-defined]
+        return Outcome(claimed.id, True, DELIVERED, conflicts=conflicts)
+    # a newer score arrived meanwhile: the row stays pending for it, but remember what the platform has
+    db.session.execute(
+        update(ScoreOutbox)
+        .where(ScoreOutbox.id == claimed.id,
+               or_(ScoreOutbox.sent_timestamp.is_(None), ScoreOutbox.sent_timestamp < sent))
+        .values(**delivered)
+        .execution_options(synchronize_session=False)
+    )
+    return Outcome(claimed.id, True, PENDING, conflicts=conflicts)
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    """Exponential backoff with jitter: base·2^(n-1), capped, times a random factor in [0.5, 1.5)."""
+    cfg = current_app.config
+    base = float(cfg.get("GRADES_RETRY_BASE_SECONDS", 30))
+    cap = float(cfg.get("GRADES_RETRY_MAX_SECONDS", 6 * 3600))
+    delay = min(cap, base * 2 ** max(0, attempts - 1))
+    return dt.timedelta(seconds=delay * random.uniform(0.5, 1.5))
+
+
+def _record_failure(claimed: Claim, exc: ServiceError, conflicts: int) -> Outcome:
+    now = utcnow()
+    retryable = exc.retryable or isinstance(exc, ConflictError) or exc.code in ("platform_disabled", "internal")
+    if isinstance(exc, TokenError):
+        retryable = exc.retryable
+    max_attempts = int(current_app.config.get("GRADES_MAX_ATTEMPTS", 12))
+    attempts = db.session.execute(select(ScoreOutbox.attempts).where(ScoreOutbox.id == claimed.id)).scalar_one()
+    give_up = not retryable or attempts >= max_attempts
+    status = FAILED if give_up else PENDING
+    values: dict[str, Any] = {
+        "status": status,
+        "claimed_until": None,
+        "last_error_code": exc.code,
+        "last_error": exc.detail[:500] if exc.detail else exc.code,
+        "last_http_status": getattr(exc, "http_status", None),
+    }
+    if not give_up:
+        values["next_attempt_at"] = now + (
+            dt.timedelta(seconds=random.uniform(1, 3)) if isinstance(exc, ConflictError) else backoff(attempts))
+    result = db.session.execute(
+        update(ScoreOutbox)
+        .where(ScoreOutbox.id == claimed.id, ScoreOutbox.version == claimed.version, ScoreOutbox.status == SENDING)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        status = PENDING  # a newer score replaced the row: it is due again with a fresh budget
+    if give_up:
+        log.warning("score delivery %s failed: %s (HTTP %s)", claimed.id, exc.code, values["last_http_status"])
+    return Outcome(claimed.id, False, status, error_code=values["last_error_code"], conflicts=conflicts)
+
+
+def outbox_counts() -> dict[str, int]:
+    return dict(db.session.execute(select(ScoreOutbox.status, func.count()).group_by(ScoreOutbox.status)).all())

@@ -1,0 +1,56 @@
+"""Delivery status of scores for trainers and coordinators, with resend (pages after a launch)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from flask import abort, current_app, g, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from lms.extensions import db
+from lms.grades import services
+from lms.grades.queries import delivery_status, outbox_row_in_course
+from lms.launches.blueprint import tool_blueprint
+from lms.launches.security import role_required
+from lti.roles import Role
+
+bp = tool_blueprint("grades", __name__, "/noten")
+
+
+def _local_time(when: dt.datetime | None) -> str:
+    if when is None:
+        return ""
+    return when.astimezone(ZoneInfo(current_app.config["TIMEZONE"])).strftime("%d.%m.%Y, %H:%M")
+
+
+@bp.get("/")
+@role_required(Role.TRAINER)
+def status() -> str:
+    course = g.launch.course
+    rows = delivery_status(course.id) if course is not None else []
+    return render_template("grades/status.html", course=course, rows=rows, local_time=_local_time,
+                           done=request.args.get("done"))
+
+
+@bp.post("/<int:outbox_id>/erneut")
+@role_required(Role.TRAINER)
+def resend(outbox_id: int) -> Response:
+    if g.launch.course_id is None:
+        abort(404)
+    row = outbox_row_in_course(outbox_id, g.launch.course_id)
+    if row is None:
+        abort(404)
+    services.resend(row)
+    db.session.commit()
+    return redirect(url_for("grades.status", done="one"), code=303)
+
+
+@bp.post("/fehlgeschlagene-erneut")
+@role_required(Role.TRAINER)
+def resend_failed() -> Response:
+    if g.launch.course_id is None:
+        abort(404)
+    services.resend_failed(g.launch.course_id)
+    db.session.commit()
+    return redirect(url_for("grades.status", done="failed"), code=303)

@@ -1,0 +1,42 @@
+"""``medienwerk bbb check``: does the configured BigBlueButton accept our URL, secret and checksum?"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+
+@click.group("bbb")
+def bbb() -> None:
+    """BigBlueButton (live tutorials)."""
+
+
+@bbb.command("check")
+@with_appcontext
+def bbb_check() -> None:
+    """Call the configured BBB server: are URL, secret and checksum algorithm right?"""
+    from lms.live_sessions.bbb import BBBClient
+
+    cfg = current_app.config
+    if not cfg.get("BBB_URL"):
+        raise click.ClickException(
+            "MEDIENWERK_BBB_URL is not set: live tutorials are off. Set MEDIENWERK_BBB_URL "
+            "(e.g. https://bbb.example.org/bigbluebutton/) and MEDIENWERK_BBB_SECRET (bbb-conf --secret)."
+        )
+    click.echo(f"Checking {cfg['BBB_URL']} with checksum {cfg.get('BBB_CHECKSUM', 'sha256')} …")
+    with BBBClient(cfg["BBB_URL"], cfg.get("BBB_SECRET") or "", checksum=cfg.get("BBB_CHECKSUM", "sha256"),
+                   timeout=float(cfg.get("BBB_TIMEOUT", 5.0))) as client:
+        report = client.check()
+    for message in report.messages:
+        click.echo(f"  {message}")
+    if not report.ok:
+        raise click.ClickException("BigBlueButton check failed (see above).")
+    click.echo("OK: BigBlueButton is reachable and accepts our calls.")
+
+
+def init_cli(cli: Any, groups: dict[str, Any]) -> None:
+    groups["bbb"] = bbb
+    cli.add_command(bbb)

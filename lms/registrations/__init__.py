@@ -1,0 +1,1 @@
+"""LTI Dynamic Registration: one-time invitations (``medienwerk platform invite``) and ``/lti/register``."""

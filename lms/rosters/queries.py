@@ -1,0 +1,92 @@
+"""Reads for rosters: the member list and "enrolled but not started"."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import and_, select
+
+from lms.extensions import db
+from lms.rosters.models import ACTIVE, RosterMember
+from lms.users.models import Course, Enrollment, User
+
+
+@dataclass(frozen=True)
+class MemberRow:
+    platform_user_id: str
+    name: str | None
+    email: str | None
+    role: str
+    status: str
+    status_changed_at: dt.datetime
+    launched: bool
+
+
+@dataclass(frozen=True)
+class NotStarted:
+    platform_user_id: str
+    user_id: int | None
+    name: str | None
+    email: str | None
+    launched: bool  # launched the tool from this course, but has no progress yet
+
+
+def _launched_user_ids(course_id: int) -> dict[str, int]:
+    """sub → user id for everyone who launched the tool from this course."""
+    course = db.session.get(Course, course_id)
+    if course is None:
+        return {}
+    return {
+        sub: uid
+        for sub, uid in db.session.execute(
+            select(User.sub, User.id)
+            .join(Enrollment, and_(Enrollment.user_id == User.id, Enrollment.course_id == course_id))
+            .where(User.issuer == course.issuer)
+        ).all()
+    }
+
+
+def members(course_id: int) -> list[MemberRow]:
+    launched = _launched_user_ids(course_id)
+    rows = db.session.execute(
+        select(RosterMember).where(RosterMember.course_id == course_id)
+        .order_by(RosterMember.status, RosterMember.role.desc(), RosterMember.family_name, RosterMember.name,
+                  RosterMember.platform_user_id)
+    ).scalars()
+    return [MemberRow(m.platform_user_id, m.display_name, m.email, m.role, m.status, m.status_changed_at,
+                      m.platform_user_id in launched) for m in rows]
+
+
+def _has_progress(user_id: int) -> bool:
+    try:
+        from lms.progress import queries
+    except ImportError:
+        return False
+    check = getattr(queries, "has_progress", None)
+    if check is not None:
+        return bool(check(user_id))
+    completion = getattr(queries, "module_completion", None)
+    if completion is None:
+        return False
+    from lms.grades.services import served_module_ids
+
+    return any(completion(user_id, m) > 0 for m in served_module_ids())
+
+
+def members_not_started(course_id: int) -> list[NotStarted]:
+    """Active volunteers of the course (per the latest roster sync) who never launched the tool from it, or
+    launched it but have no progress yet."""
+    launched = _launched_user_ids(course_id)
+    rows = db.session.execute(
+        select(RosterMember)
+        .where(RosterMember.course_id == course_id, RosterMember.status == ACTIVE, RosterMember.role == "volunteer")
+        .order_by(RosterMember.family_name, RosterMember.name, RosterMember.platform_user_id)
+    ).scalars()
+    result = []
+    for m in rows:
+        user_id = launched.get(m.platform_user_id)
+        if user_id is not None and _has_progress(user_id):
+            continue
+        result.append(NotStarted(m.platform_user_id, user_id, m.display_name, m.email, user_id is not None))
+    return result

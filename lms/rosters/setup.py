@@ -1,0 +1,24 @@
+"""Wiring: launches carrying an NRPS claim tell us where the course's roster is."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from lms.launches.signals import launch_recorded
+from lms.rosters import services
+
+_wired = {"done": False}
+
+
+def on_launch(sender: Any, *, launch: Any, record: Any, platform: Any, launch_session: Any, **_: Any) -> None:
+    services.record_source(launch, platform, record.course)
+
+
+def init_app(app: Flask) -> None:
+    from lms.rosters import jobs  # noqa: F401 - registers the delivery and periodic jobs
+
+    if not _wired["done"]:
+        _wired["done"] = True
+        launch_recorded.connect(on_launch, weak=False)

@@ -1,0 +1,37 @@
+// The demo LMS's side of the 1EdTech LTI client-side postMessage storage (lti.capabilities, lti.put_data,
+// lti.get_data), answering the tool's frame; values are kept per tool origin. It also listens for the
+// dynamic registration's org.imsglobal.lti.close message. Served only by the platform double.
+(function () {
+  "use strict";
+  var store = {};
+  window.addEventListener("message", function (event) {
+    var data = event.data;
+    if (!data || typeof data !== "object") { return; }
+    if (data.subject === "org.imsglobal.lti.close") {
+      var status = document.getElementById("demo-registration-status");
+      if (status) { status.textContent = "Registrierung abgeschlossen. Das Tool wartet auf Aktivierung."; }
+      var frame = document.querySelector("iframe[name=tool]");
+      if (frame) { frame.src = "about:blank"; }
+      return;
+    }
+    var reply = { subject: data.subject + ".response", message_id: data.message_id };
+    var slot = event.origin + "\n" + data.key;
+    if (data.subject === "lti.capabilities") {
+      reply.supported_messages = [{ subject: "lti.put_data" }, { subject: "lti.get_data" }];
+    } else if (data.subject === "lti.put_data") {
+      store[slot] = data.value;
+      reply.key = data.key;
+      reply.value = data.value;
+    } else if (data.subject === "lti.get_data") {
+      reply.key = data.key;
+      if (Object.prototype.hasOwnProperty.call(store, slot)) {
+        reply.value = store[slot];
+      } else {
+        reply.error = { code: "bad_request", message: "no value for this key" };
+      }
+    } else {
+      return;
+    }
+    event.source.postMessage(reply, event.origin);
+  });
+})();
