@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, true
 from sqlalchemy.exc import IntegrityError
 
@@ -82,17 +83,19 @@ class SessionInput:
 
 
 def _int_field(data: Mapping[str, Any], name: str, errors: dict[str, str], *, low: int, high: int,
-               default: int | None = None, label: str = "") -> int | None:
+               default: int | None = None, label: Any = "") -> int | None:
     raw = str(data.get(name) or "").strip()
     if not raw:
         return default
     try:
         value = int(raw)
     except ValueError:
-        errors[name] = f"{label}: bitte eine ganze Zahl eingeben."
+        errors[name] = _l("%(label)s: bitte eine ganze Zahl eingeben.", label=label)
         return default
     if not low <= value <= high:
-        errors[name] = f"{label}: bitte eine Zahl von {low} bis {high} eingeben."
+        errors[name] = _l(
+            "%(label)s: bitte eine Zahl von %(low)d bis %(high)d eingeben.", label=label, low=low, high=high
+        )
         return default
     return value
 
@@ -114,10 +117,10 @@ def parse_session_form(
     errors: dict[str, str] = {}
     title = str(data.get("title") or "").strip()
     if not 2 <= len(title) <= 200:
-        errors["title"] = "Titel: bitte 2 bis 200 Zeichen."
+        errors["title"] = _l("Titel: bitte 2 bis 200 Zeichen.")
     description = str(data.get("description") or "").strip()
     if len(description) > 5000:
-        errors["description"] = "Beschreibung: höchstens 5000 Zeichen."
+        errors["description"] = _l("Beschreibung: höchstens 5000 Zeichen.")
     allowed = set(allowed_modules)
     module_ids = [m for m in getlist("modules") if m in allowed]
     tz = str(data.get("tz") or "").strip()
@@ -129,22 +132,22 @@ def parse_session_form(
         clock = dt.time.fromisoformat(str(data.get("time") or "").strip())
         local_start = dt.datetime.combine(day, clock.replace(second=0, microsecond=0, tzinfo=None))
     except ValueError:
-        errors["date"] = "Datum und Uhrzeit: bitte ein gültiges Datum (TT.MM.JJJJ) und eine Uhrzeit (HH:MM)."
+        errors["date"] = _l("Datum und Uhrzeit: bitte ein gültiges Datum (TT.MM.JJJJ) und eine Uhrzeit (HH:MM).")
     if local_start is not None:
         try:
             starts = timeutil.local_to_utc(local_start, tz)
         except timeutil.TimeError:
-            errors["date"] = "Diese Uhrzeit gibt es an diesem Tag wegen der Zeitumstellung nicht."
+            errors["date"] = _l("Diese Uhrzeit gibt es an diesem Tag wegen der Zeitumstellung nicht.")
         else:
             if not editing and starts < utcnow():
-                errors["date"] = "Der Termin liegt in der Vergangenheit."
-    duration = _int_field(data, "duration", errors, low=15, high=MAX_DURATION, default=60, label="Dauer")
+                errors["date"] = _l("Der Termin liegt in der Vergangenheit.")
+    duration = _int_field(data, "duration", errors, low=15, high=MAX_DURATION, default=60, label=_l("Dauer"))
     if not str(data.get("duration") or "").strip():
-        errors["duration"] = "Dauer: bitte in Minuten angeben."
-    capacity = _int_field(data, "capacity", errors, low=1, high=1000, default=None, label="Plätze")
+        errors["duration"] = _l("Dauer: bitte in Minuten angeben.")
+    capacity = _int_field(data, "capacity", errors, low=1, high=1000, default=None, label=_l("Plätze"))
     weeks = 1 if editing else _int_field(data, "weeks", errors, low=1, high=MAX_WEEKS, default=1,
-                                         label="Wiederholungen")
-    early = _int_field(data, "early_entry", errors, low=0, high=120, default=15, label="Früher Einlass")
+                                         label=_l("Wiederholungen"))
+    early = _int_field(data, "early_entry", errors, low=0, high=120, default=15, label=_l("Früher Einlass"))
     deadline_local = None
     raw_deadline_date = str(data.get("deadline_date") or "").strip()
     if raw_deadline_date:
@@ -154,15 +157,15 @@ def parse_session_form(
             d_clock = dt.time.fromisoformat(raw_t)
             deadline_local = dt.datetime.combine(d_day, d_clock.replace(second=0, microsecond=0))
             if local_start is not None and deadline_local > local_start:
-                errors["deadline_date"] = "Anmeldeschluss: spätestens zum Beginn des Tutorials."
+                errors["deadline_date"] = _l("Anmeldeschluss: spätestens zum Beginn des Tutorials.")
         except ValueError:
-            errors["deadline_date"] = "Anmeldeschluss: bitte ein gültiges Datum und eine Uhrzeit."
+            errors["deadline_date"] = _l("Anmeldeschluss: bitte ein gültiges Datum und eine Uhrzeit.")
     audience = str(data.get("audience") or "course")
     if audience not in AUDIENCES:
-        errors["audience"] = "Zielgruppe: bitte eine der Möglichkeiten wählen."
+        errors["audience"] = _l("Zielgruppe: bitte eine der Möglichkeiten wählen.")
     welcome = str(data.get("welcome") or "").strip()
     if len(welcome) > 1000:
-        errors["welcome"] = "Begrüßungstext: höchstens 1000 Zeichen."
+        errors["welcome"] = _l("Begrüßungstext: höchstens 1000 Zeichen.")
     allowed_trainers = set(allowed_co_trainers)
     co_trainer_ids = []
     for raw in getlist("co_trainers"):
@@ -236,7 +239,7 @@ def schedule_sessions(data: SessionInput, *, chamber_id: int, course_id: int | N
     try:
         instants = timeutil.weekly(data.local_start, data.timezone, data.weeks)
     except timeutil.TimeError as exc:
-        raise LiveError("Eine der Uhrzeiten gibt es wegen der Zeitumstellung nicht.") from exc
+        raise LiveError(_l("Eine der Uhrzeiten gibt es wegen der Zeitumstellung nicht.")) from exc
     series = None
     if data.weeks > 1:
         series = TutorialSeries(chamber_id=chamber_id, created_by_id=created_by.id, weeks=data.weeks)
@@ -265,11 +268,11 @@ def edit_session(live: LiveSession, data: SessionInput) -> bool:
     """Change a session; people signed up get a notice when time, length or title changed. Returns whether
     they were notified. Raising the capacity promotes from the waitlist."""
     if live.cancelled:
-        raise LiveError("Ein abgesagtes Tutorial kann nicht mehr geändert werden.")
+        raise LiveError(_l("Ein abgesagtes Tutorial kann nicht mehr geändert werden."))
     try:
         starts_at = timeutil.local_to_utc(data.local_start, data.timezone)
     except timeutil.TimeError as exc:
-        raise LiveError("Diese Uhrzeit gibt es wegen der Zeitumstellung nicht.") from exc
+        raise LiveError(_l("Diese Uhrzeit gibt es wegen der Zeitumstellung nicht.")) from exc
     before = (live.starts_at, live.duration_minutes, live.title, live.description)
     _apply(live, data, starts_at)
     live.signup_deadline = _deadline_for(data, 0)
@@ -334,11 +337,11 @@ def sign_up(live: LiveSession, user: User, now: dt.datetime | None = None) -> Si
     now = now or utcnow()
     live = _lock(live)
     if live.cancelled:
-        raise LiveError("Dieses Tutorial wurde abgesagt.")
+        raise LiveError(_l("Dieses Tutorial wurde abgesagt."))
     if now >= live.ends_at:
-        raise LiveError("Dieses Tutorial ist schon vorbei.")
+        raise LiveError(_l("Dieses Tutorial ist schon vorbei."))
     if live.signup_deadline is not None and now > live.signup_deadline:
-        raise LiveError("Der Anmeldeschluss ist vorbei.")
+        raise LiveError(_l("Der Anmeldeschluss ist vorbei."))
     signup = db.session.execute(
         select(Signup).where(Signup.session_id == live.id, Signup.user_id == user.id)
     ).scalar_one_or_none()
@@ -652,7 +655,7 @@ def correct_attendance(live: LiveSession, user: User, attended: bool, reason: st
     """A trainer's correction, kept in the audit trail (who, when, old, new, why)."""
     reason = reason.strip()
     if not 3 <= len(reason) <= 500:
-        raise LiveError("Bitte gib einen Grund an (3 bis 500 Zeichen).")
+        raise LiveError(_l("Bitte gib einen Grund an (3 bis 500 Zeichen)."))
     row = db.session.execute(
         select(Attendance).where(Attendance.session_id == live.id, Attendance.user_id == user.id)
     ).scalar_one_or_none()
@@ -744,7 +747,7 @@ def sync_recordings(client: BBBClient, live: LiveSession) -> list[Recording]:
 
 def set_published(client: BBBClient, rec: Recording, publish: bool) -> None:
     if rec.state == "deleted":
-        raise LiveError("Diese Aufzeichnung wurde gelöscht.")
+        raise LiveError(_l("Diese Aufzeichnung wurde gelöscht."))
     client.publish_recordings(rec.record_id, publish)
     rec.state = "published" if publish else "unpublished"
     rec.published_at = utcnow() if publish else None
