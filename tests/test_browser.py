@@ -36,7 +36,7 @@ def _personas() -> dict[str, Any]:
     return PERSONAS
 
 
-def test_tool_pages_have_noaxe_violations(lti: Lti, browser: Any) -> None:
+def test_tool_pages_have_no_axe_violations(lti: Lti, browser: Any) -> None:
     landing = lti.launch("volunteer")
     context = browser.new_context(viewport={"width": 320, "height": 640})
     page = context.new_page()

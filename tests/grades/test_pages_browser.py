@@ -8,13 +8,13 @@ import pytest
 
 from lms.extensions import db
 from lms.users.models import Course
+from tests.browser import axe_violations
 from tests.grades.conftest import M1, Grades
-from tests.test_browser import _axe_violations, browser  # noqa: F401 - the module's Chromium fixture
 
 pytestmark = pytest.mark.browser
 
 
-def test_grades_and_roster_pages_have_no_axe_violations(grades: Grades, browser: Any) -> None:  # noqa: F811
+def test_grades_and_roster_pages_have_no_axe_violations(grades: Grades, browser: Any) -> None:
     from lms.rosters.jobs import sync_course
 
     grades.lti.launch("volunteer")
@@ -28,5 +28,5 @@ def test_grades_and_roster_pages_have_no_axe_violations(grades: Grades, browser:
     page = context.new_page()
     for path in ("noten/", "teilnehmende/"):
         page.goto(landing.url + path)
-        assert _axe_violations(page) == [], path
+        assert axe_violations(page) == [], path
     context.close()

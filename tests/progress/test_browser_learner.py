@@ -30,7 +30,7 @@ def phone(browser: Any) -> Iterator[Any]:
     context.close()
 
 
-def test_lesson_and_quiz_at_320px_have_noaxe_violations(lti: Lti, phone: Any) -> None:
+def test_lesson_and_quiz_at_320px_have_no_axe_violations(lti: Lti, phone: Any) -> None:
     volunteer = Browser(lti, "volunteer")
     module = course_of(lti).module(M1)
     assert module is not None
@@ -63,7 +63,7 @@ def test_lesson_and_quiz_at_320px_have_noaxe_violations(lti: Lti, phone: Any) ->
     assert _fits(phone)
 
 
-def test_overview_module_and_task_at_320px_have_noaxe_violations(lti: Lti, phone: Any) -> None:
+def test_overview_module_and_task_at_320px_have_no_axe_violations(lti: Lti, phone: Any) -> None:
     volunteer = Browser(lti, "volunteer")
     phone.goto(volunteer.url("m/"))
     phone.get_by_role("heading", level=1, name="Deine Module").wait_for()
