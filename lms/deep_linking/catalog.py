@@ -10,13 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from flask import current_app
 from flask_babel import gettext as _
 
-from lms.courses.content import Course, load_course
+from lms.courses.content import Course
 
 MODULE_TAG = "module"  # lineItem tag of module links (AGS finds a link's column by resourceId + tag)
 
@@ -51,14 +49,10 @@ def unregister_provider(fn: Provider) -> None:
 
 
 def course_content() -> Course:
-    """The served course content, loaded once per folder and process (content is read-only)."""
-    path = str(Path(current_app.config["COURSES_DIR"]).resolve())
-    cache: dict[str, Course] = current_app.extensions.setdefault("deep_linking_courses", {})
-    if path not in cache:
-        cache[path] = load_course(Path(path))
-    return cache[path]
+    """The course content the app serves (loaded at start-up by lms.courses.setup)."""
+    from lms.courses.setup import current_course
 
-
+    return current_course()
 
 
 def _kind_label(kind: str) -> str:

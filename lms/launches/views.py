@@ -9,7 +9,6 @@ module or lesson opens it directly.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode, urljoin
@@ -126,41 +125,26 @@ def launch() -> Response:
     return redirect(target, code=303)  # type: ignore[return-value]
 
 
-def _course_endpoints() -> dict[str, tuple[str, list[str]]]:
-    """The learner pages of the courses blueprint, found by URL shape (overview, module, item)."""
-    found: dict[str, tuple[str, list[str]]] = {}
-    shapes = {"/t/<>/m/": "overview", "/t/<>/m/<>/": "module", "/t/<>/m/<>/<>": "item"}
-    for rule in current_app.url_map.iter_rules():
-        if not rule.endpoint.startswith("courses.") or rule.endpoint not in current_app.view_functions:
-            continue
-        if rule.methods and "GET" not in rule.methods:
-            continue
-        shape = re.sub(r"<[^>]+>", "<>", rule.rule)
-        kind = shapes.get(shape)
-        if kind and kind not in found:
-            names = [n.split(":")[-1] for n in re.findall(r"<([^>]+)>", rule.rule)][1:]
-            found[kind] = (rule.endpoint, names)
-    return found
-
-
 def landing_url(launch: Launch, token: str) -> str:
-    """Where a launch lands: the linked module or lesson (custom module/item), else the start page."""
+    """Where a launch lands: what its custom parameters name (a module, a lesson, the overview, the live
+    tutorials or one tutorial), else the start page. Links to content that was removed land on the start page."""
     custom: Mapping[str, str] = launch.custom
-    module, item = custom.get("module"), custom.get("item")
-    if module:
-        from lms.deep_linking.catalog import course_content
+    module_id, item_id = custom.get("module"), custom.get("item")
+    if module_id:
+        from lms.courses.setup import current_course
 
-        found = course_content().module(module)
-        if found is None:  # a link to content that was removed: the start page, not a 404
-            module = item = None
-        elif item and found.item(item) is None:
-            item = None
-    wanted = "item" if module and item else "module" if module else "overview" if custom.get("view") else None
-    endpoints = _course_endpoints() if wanted else {}
-    if wanted in endpoints:
-        endpoint, names = endpoints[wanted]
-        values: dict[str, Any] = dict(zip(names, [v for v in (module, item) if v], strict=False))
-        return url_for(endpoint, lt=token, **values)
+        module = current_course().module(module_id)
+        if module is not None and item_id and module.item(item_id) is not None:
+            return url_for("courses.item", lt=token, module_id=module_id, item_id=item_id)
+        if module is not None:
+            return url_for("courses.module", lt=token, module_id=module_id)
+    if custom.get("view") == "overview":
+        return url_for("courses.overview", lt=token)
+    live = custom.get("live")
+    if live == "overview":
+        return url_for("live_sessions.index", lt=token)
+    if live and live.isdigit():
+        return url_for("live_sessions.detail", lt=token, session_id=int(live))
     return url_for("home.index", lt=token)
 
 

@@ -37,6 +37,11 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(public_bp)
     app.add_template_global(live_home_data)
 
+    from lms.deep_linking.catalog import register_provider
+    from lms.live_sessions.linking import live_entries
+
+    register_provider(live_entries)
+
 
 def live_home_data() -> dict[str, object]:
     """What the landing-page cards (templates/live_sessions/_home_<role>.html) show."""

@@ -203,3 +203,33 @@ def test_link_to_removed_content_lands_on_the_start_page(dl: DeepLinking) -> Non
     assert gone.status_code == 200 and re.search(r"/t/[^/]+/$", gone.url)
     item_gone = dl.launch_link("link-item-gone")
     assert item_gone.status_code == 200 and item_gone.url.endswith(_expects(dl, f"/m/{module.id}/"))
+
+
+def test_live_tutorials_are_offered_and_their_links_open_them(dl: DeepLinking) -> None:
+    import datetime as dt
+
+    from lms.db import utcnow
+    from lms.live_sessions.models import LiveSession
+    from lms.platforms.models import Chamber
+
+    dl.lti.launch("trainer")  # the chamber exists and the trainer is known
+    with dl.lti.app.app_context():
+        chamber = db.session.query(Chamber).one()
+        live = LiveSession(
+            chamber_id=chamber.id, title="Sprechstunde BigBlueButton", starts_at=utcnow() + dt.timedelta(days=3),
+            timezone="Europe/Berlin", duration_minutes=60, audience="chamber", meeting_id="mw-test-1",
+            callback_token="cb-test-1",
+        )
+        db.session.add(live)
+        db.session.commit()
+        live_id = live.id
+    _, picker = dl.open_picker("trainer")
+    assert 'value="live:overview"' in picker.text and f'value="live:{live_id}"' in picker.text
+    assert "Sprechstunde BigBlueButton" in page_text(picker.text)
+    links = dl.link_round_trip(f"live:{live_id}", "live:overview")
+    by_custom = {tuple(link["custom"].items()): link for link in links}
+    tutorial = dl.launch_link(by_custom[(("live", str(live_id)),)]["id"])
+    assert tutorial.status_code == 200 and f"/live/{live_id}" in tutorial.url
+    assert "Sprechstunde BigBlueButton" in page_text(tutorial.text)
+    overview = dl.launch_link(by_custom[(("live", "overview"),)]["id"])
+    assert overview.status_code == 200 and overview.url.endswith("/live/")
