@@ -29,6 +29,27 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, not {raw!r}") from exc
 
 
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number, not {raw!r}") from exc
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, not {raw!r}")
+
+
 def load_config(instance_path: str, overrides: Mapping[str, Any] | None, env: Mapping[str, str]) -> dict[str, Any]:
     overrides = dict(overrides or {})
     demo = bool(overrides.get("DEMO"))
@@ -47,6 +68,17 @@ def load_config(instance_path: str, overrides: Mapping[str, Any] | None, env: Ma
         "COURSES_DIR": env.get("MEDIENWERK_COURSES_DIR") or str(COURSES_DIR),
         "TIMEZONE": env.get("MEDIENWERK_TIMEZONE") or "Europe/Berlin",
         "PROXY_COUNT": _int(env, "MEDIENWERK_PROXY_COUNT", 0),
+        # live tutorials
+        "BBB_TIMEOUT": _float(env, "MEDIENWERK_BBB_TIMEOUT", 5.0),
+        "LIVE_ATTENDED_PERCENT": _int(env, "MEDIENWERK_LIVE_ATTENDED_PERCENT", 75),
+        "LIVE_RECORDING_RETENTION_DAYS": _int(env, "MEDIENWERK_LIVE_RECORDING_RETENTION_DAYS", 90),
+        # mail (sent only where the LMS shared an e-mail; the demo and the tests store instead of sending)
+        "SMTP_HOST": env.get("MEDIENWERK_SMTP_HOST") or None,
+        "SMTP_PORT": _int(env, "MEDIENWERK_SMTP_PORT", 587),
+        "SMTP_USER": env.get("MEDIENWERK_SMTP_USER") or None,
+        "SMTP_PASSWORD": env.get("MEDIENWERK_SMTP_PASSWORD") or None,
+        "SMTP_FROM": env.get("MEDIENWERK_SMTP_FROM") or "medienwerk <noreply@localhost>",
+        "SMTP_STARTTLS": _bool(env, "MEDIENWERK_SMTP_STARTTLS", True),
         # how long a launch keeps working without activity, and at most
         "LAUNCH_IDLE_SECONDS": 2 * 3600,
         "LAUNCH_MAX_SECONDS": 12 * 3600,
@@ -73,6 +105,12 @@ def load_config(instance_path: str, overrides: Mapping[str, Any] | None, env: Ma
         ZoneInfo(cfg["TIMEZONE"])
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ConfigError(f"MEDIENWERK_TIMEZONE {cfg['TIMEZONE']!r} is not a known time zone") from exc
+    if cfg["BBB_TIMEOUT"] <= 0:
+        raise ConfigError("MEDIENWERK_BBB_TIMEOUT must be more than 0 seconds")
+    if not 1 <= cfg["LIVE_ATTENDED_PERCENT"] <= 100:
+        raise ConfigError("MEDIENWERK_LIVE_ATTENDED_PERCENT must be between 1 and 100")
+    if cfg["LIVE_RECORDING_RETENTION_DAYS"] < 1:
+        raise ConfigError("MEDIENWERK_LIVE_RECORDING_RETENTION_DAYS must be at least 1")
     if cfg["PROXY_COUNT"] < 0:
         raise ConfigError("MEDIENWERK_PROXY_COUNT must not be negative")
     return cfg

@@ -29,6 +29,12 @@ def test_refuses_to_start_without_secret_key(monkeypatch) -> None:
         ("MEDIENWERK_TIMEZONE", "Mars/Olympus", "MEDIENWERK_TIMEZONE"),
         ("MEDIENWERK_PROXY_COUNT", "two", "MEDIENWERK_PROXY_COUNT"),
         ("MEDIENWERK_BBB_URL", "https://bbb.example/bigbluebutton/", "MEDIENWERK_BBB_SECRET"),
+        ("MEDIENWERK_BBB_TIMEOUT", "fast", "MEDIENWERK_BBB_TIMEOUT"),
+        ("MEDIENWERK_BBB_TIMEOUT", "0", "MEDIENWERK_BBB_TIMEOUT"),
+        ("MEDIENWERK_LIVE_ATTENDED_PERCENT", "120", "MEDIENWERK_LIVE_ATTENDED_PERCENT"),
+        ("MEDIENWERK_LIVE_RECORDING_RETENTION_DAYS", "0", "MEDIENWERK_LIVE_RECORDING_RETENTION_DAYS"),
+        ("MEDIENWERK_SMTP_PORT", "smtp", "MEDIENWERK_SMTP_PORT"),
+        ("MEDIENWERK_SMTP_STARTTLS", "vielleicht", "MEDIENWERK_SMTP_STARTTLS"),
     ],
 )
 def test_bad_configuration_is_named(monkeypatch, var: str, value: str, message: str) -> None:

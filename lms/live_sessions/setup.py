@@ -8,29 +8,13 @@ Config keys (env variables in parentheses, documented in the README):
 
 from __future__ import annotations
 
-import os
-
 from flask import Flask, current_app
 
 from lms.live_sessions.bbb import BBBClient
 
 
-def _number(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    if not raw:
-        return default
-    try:
-        return float(raw)
-    except ValueError:
-        return default
-
-
 def init_app(app: Flask) -> None:
-    app.config.setdefault("BBB_TIMEOUT", _number("MEDIENWERK_BBB_TIMEOUT", 5.0))
-    app.config.setdefault("LIVE_ATTENDED_PERCENT", int(_number("MEDIENWERK_LIVE_ATTENDED_PERCENT", 75)))
-    app.config.setdefault(
-        "LIVE_RECORDING_RETENTION_DAYS", int(_number("MEDIENWERK_LIVE_RECORDING_RETENTION_DAYS", 90))
-    )
+    # BBB_TIMEOUT, LIVE_ATTENDED_PERCENT and LIVE_RECORDING_RETENTION_DAYS are read (and checked) by lms.config
     from lms.live_sessions import jobs  # noqa: F401 - registers polling, reminders, retention
     from lms.live_sessions.public import bp as public_bp
 
