@@ -23,7 +23,7 @@ from flask import Flask
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from lms import create_app
-from lms.demo.platform import PlatformDouble, create_platform_app
+from lms.demo.platform import PlatformDouble, create_platform_app, register_double
 from lms.extensions import db
 
 POSTGRES = os.environ.get("MEDIENWERK_TEST_DATABASE_URI", "").startswith("postgresql")
@@ -163,28 +163,27 @@ class Lti:
         )
 
 
-@pytest.fixture
-def lti(app: Flask) -> Iterator[Lti]:
-    tool = LiveServer(app)
+def platform_double_for(tool: LiveServer) -> tuple[PlatformDouble, LiveServer]:
+    """An LTI platform double on its own loopback port, pointed at the tool (not started, not registered)."""
     double = PlatformDouble(issuer="http://placeholder")
     platform = LiveServer(create_platform_app(double))
     double.issuer = platform.url
     double.tool_login_url = tool.url + "/lti/login"
     double.tool_launch_url = tool.url + "/lti/launch"
-    with app.app_context():
-        from lms.platforms.services import add_platform
+    return double, platform
 
-        add_platform(
-            issuer=double.issuer,
-            client_id=double.client_id,
-            deployment_id=double.deployment_id,
-            auth_login_url=double.auth_login_url,
-            auth_token_url=double.auth_token_url,
-            key_set_url=double.key_set_url,
-            name="Test-LMS",
-            chamber_slug="hwk-test",
-        )
+
+def register(app: Flask, double: PlatformDouble, *, name: str, chamber_slug: str) -> None:
+    with app.app_context():
+        register_double(double, name=name, chamber_slug=chamber_slug)
         db.session.commit()
+
+
+@pytest.fixture
+def lti(app: Flask) -> Iterator[Lti]:
+    tool = LiveServer(app)
+    double, platform = platform_double_for(tool)
+    register(app, double, name="Test-LMS", chamber_slug="hwk-test")
     tool.start()
     platform.start()
     yield Lti(tool=tool, platform=platform, double=double, app=app)

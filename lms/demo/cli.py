@@ -16,7 +16,7 @@ from werkzeug.serving import run_simple
 
 from lms import create_app
 from lms.demo.bbb_double import create_bbb_double
-from lms.demo.platform import PlatformDouble, create_platform_app
+from lms.demo.platform import PlatformDouble, create_platform_app, register_double
 from lms.extensions import db
 
 
@@ -43,7 +43,7 @@ def demo(port: int, host: str) -> None:
     )
     with app.app_context():
         upgrade(directory=app.extensions["migrate"].directory)
-        register_demo_platform(double)
+        register_double(double)
         db.session.commit()
 
     @app.get("/")
@@ -66,21 +66,6 @@ def demo(port: int, host: str) -> None:
     click.echo(f"  E-mails are not sent; they are shown at {base}/demo-mail/")
     click.echo("=" * 72)
     run_simple(host, port, wsgi, threaded=True, use_reloader=False, use_debugger=False)
-
-
-def register_demo_platform(double: PlatformDouble) -> None:
-    from lms.platforms.services import add_platform
-
-    add_platform(
-        issuer=double.issuer,
-        client_id=double.client_id,
-        deployment_id=double.deployment_id,
-        auth_login_url=double.auth_login_url,
-        auth_token_url=double.auth_token_url,
-        key_set_url=double.key_set_url,
-        name="Demo-LMS",
-        chamber_slug="demo-kammer",
-    )
 
 
 class _SecretScrubber(logging.Filter):

@@ -484,6 +484,22 @@ class PlatformDouble:
         return answer
 
 
+def register_double(double: PlatformDouble, *, name: str = "Demo-LMS", chamber_slug: str = "demo-kammer") -> None:
+    """Register the double with the tool, as `medienwerk platform add` would (flushes; the caller commits)."""
+    from lms.platforms.services import add_platform
+
+    add_platform(
+        issuer=double.issuer,
+        client_id=double.client_id,
+        deployment_id=double.deployment_id,
+        auth_login_url=double.auth_login_url,
+        auth_token_url=double.auth_token_url,
+        key_set_url=double.key_set_url,
+        name=name,
+        chamber_slug=chamber_slug,
+    )
+
+
 _DROP = object()
 DROP: Any = _DROP  # pass as an override value to leave a claim out
 DL_SETTINGS = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"

@@ -11,9 +11,9 @@ import pytest
 import requests
 from flask import Flask
 
-from lms.demo.platform import PlatformDouble, create_platform_app
+from lms.demo.platform import PlatformDouble
 from lms.extensions import db
-from tests.conftest import LiveServer, form_fields
+from tests.conftest import LiveServer, form_fields, platform_double_for
 
 
 @dataclass
@@ -53,11 +53,7 @@ class Registration:
 @pytest.fixture
 def reg(app: Flask) -> Iterator[Registration]:
     tool = LiveServer(app)
-    double = PlatformDouble(issuer="http://placeholder")
-    platform = LiveServer(create_platform_app(double))
-    double.issuer = platform.url
-    double.tool_login_url = tool.url + "/lti/login"
-    double.tool_launch_url = tool.url + "/lti/launch"
+    double, platform = platform_double_for(tool)
     tool.start()
     platform.start()
     yield Registration(tool=tool, platform=platform, double=double, app=app)
