@@ -275,3 +275,21 @@ def test_expired_launch_sessions_are_purged(lti: Lti) -> None:
         purge_expired()
         db.session.commit()
         assert db.session.query(LaunchSession).count() == 1
+
+
+def test_gunicorn_access_log_is_redacted() -> None:
+    import datetime as dt
+    from types import SimpleNamespace
+
+    from gunicorn.config import Config
+
+    from lms.logs import GunicornLogger
+
+    logger = GunicornLogger(Config())
+    environ = {"REQUEST_METHOD": "GET", "RAW_URI": "/t/ImFiYyI.aw.xyz/live/?checksum=abc",
+               "SERVER_PROTOCOL": "HTTP/1.1", "PATH_INFO": "/live-feed/secret-feed-token.ics",
+               "QUERY_STRING": "token=abc", "HTTP_REFERER": "https://tool/t/ImFiYyI.aw.xyz/"}
+    resp = SimpleNamespace(status="200 OK", sent=10, headers=[])
+    atoms = logger.atoms(resp, {}, environ, dt.timedelta(seconds=1))
+    joined = " ".join(str(v) for v in atoms.values())
+    assert "ImFiYyI" not in joined and "secret-feed-token" not in joined and "abc" not in joined
