@@ -12,6 +12,7 @@ import os
 import re
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -89,7 +90,8 @@ class LiveServer:
     def __init__(self, wsgi: Any) -> None:
         self.server: BaseWSGIServer = make_server("127.0.0.1", 0, wsgi, threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        # a short poll interval: shutdown() returns quickly at the end of each test
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
 
     def start(self) -> LiveServer:
         self.thread.start()
@@ -98,6 +100,16 @@ class LiveServer:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+@contextmanager
+def serve(app: Any) -> Iterator[str]:
+    """Serve a WSGI app on 127.0.0.1 (random port) for the block; yield its root URL."""
+    server = LiveServer(app).start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
 
 
 def form_fields(page: str) -> tuple[str, dict[str, str]]:

@@ -6,7 +6,6 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -15,7 +14,6 @@ import jwt
 import pytest
 import requests
 from flask import Flask, request
-from werkzeug.serving import make_server
 
 from lms.demo.bbb_double import BBBDouble, create_bbb_double
 from lms.live_sessions import bbb
@@ -28,6 +26,7 @@ from lms.live_sessions.bbb import (
     InvalidResponse,
     NotFoundError,
 )
+from tests.conftest import serve
 
 SECRET = "bbb-test-secret-0123456789abcdef0123456789"
 DOC_SECRET = "639259d4-9dd8-4b25-bf01-95f9567eaf4b"
@@ -47,18 +46,6 @@ DOC_VECTORS = {
 # --------------------------------------------------------------------------------------------
 
 
-@contextmanager
-def serve(app: Any) -> Iterator[str]:
-    """Serve a WSGI app on 127.0.0.1 (random port) in a thread; yield its root URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
 
 
 @dataclass

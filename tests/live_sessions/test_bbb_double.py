@@ -10,7 +10,6 @@ import hashlib
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -18,10 +17,10 @@ import pytest
 import requests
 from flask import Flask, request
 from flask.testing import FlaskClient
-from werkzeug.serving import make_server
 
 from lms.demo.bbb_double import BBBDouble, create_bbb_double
 from lms.live_sessions import bbb
+from tests.conftest import serve
 
 SECRET = "double-test-secret-0123456789abcdef0123"
 
@@ -55,17 +54,6 @@ class FakeClock:
         self.now += seconds
 
 
-@contextmanager
-def serve(app: Any) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
 
 
 class Api:
