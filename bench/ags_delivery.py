@@ -61,13 +61,13 @@ def main() -> int:
     from lms.grades import services
     from lms.grades.jobs import deliver_due
     from lms.grades.models import GradeLink, GradeLinkUser
-    from lms.platforms.services import active_key, add_platform
+    from lms.platforms.services import add_platform, ensure_active_key
     from lms.users.models import Course, User
 
     with app.app_context():
         db.drop_all()
         db.create_all()
-        active_key()
+        ensure_active_key()
         db.session.commit()
 
     tool = Server(app)

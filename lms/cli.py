@@ -54,7 +54,7 @@ def main() -> None:
 
 def register_cli(app: Flask) -> None:
     """Put the commands on the app, so both ``medienwerk …`` and ``flask --app lms …`` have them."""
-    groups = {"platform": platform, "coordinator": coordinator, "keys": keys, "courses": courses}
+    groups = {"platform": platform, "coordinator": coordinator, "keys": keys, "courses": courses, "db": db_group}
     for command in (*groups.values(), worker):
         app.cli.add_command(command)
     # domains add their own commands: lms/<domain>/cli.py with init_cli(cli, groups)
@@ -81,6 +81,56 @@ class _RunCommand(click.Command):
 main.add_command(
     _RunCommand("run", params=run_command.params, callback=run_command.callback, help=run_command.help)
 )
+
+
+# -- db -----------------------------------------------------------------------------------------------
+@click.group("db")
+def db_group() -> None:
+    """The database schema (migrations shipped inside the package)."""
+
+
+@db_group.command("upgrade")
+@click.argument("revision", default="head")
+@with_appcontext
+def db_upgrade(revision: str) -> None:
+    """Apply the migrations (safe to run twice) and give the tool its signing key if it has none."""
+    import flask_migrate
+
+    from lms.platforms.services import ensure_active_key
+
+    flask_migrate.upgrade(revision=revision)
+    if revision == "head":
+        key = _operation(ensure_active_key)
+        click.echo(f"Database is up to date; signing key {key.kid}.")
+
+
+@db_group.command("check")
+@with_appcontext
+def db_check() -> None:
+    """Fail when the models and the migrations disagree."""
+    import flask_migrate
+
+    flask_migrate.check()
+
+
+@db_group.command("downgrade")
+@click.argument("revision", default="-1")
+@with_appcontext
+def db_downgrade(revision: str) -> None:
+    """Undo migrations down to REVISION (default: the last one)."""
+    import flask_migrate
+
+    flask_migrate.downgrade(revision=revision)
+
+
+@db_group.command("revision")
+@click.option("-m", "--message", required=True, help="What the migration does")
+@with_appcontext
+def db_revision(message: str) -> None:
+    """For developers: write a new migration from the difference between models and database."""
+    import flask_migrate
+
+    flask_migrate.migrate(message=message)
 
 
 # -- platform -----------------------------------------------------------------------------------------
@@ -179,32 +229,38 @@ def coordinator() -> None:
     """Grant or revoke the coordinator role in a user's chamber."""
 
 
-def _grant(issuer: str, sub: str | None, email: str | None, granted: bool) -> None:
+def _grant(issuer: str, sub: str | None, email: str | None, chamber: str | None, granted: bool) -> None:
     from lms.users.services import set_coordinator
 
-    user = _operation(lambda: set_coordinator(issuer, sub, email, granted))
+    user = _operation(lambda: set_coordinator(issuer, sub, email, granted, chamber_slug=chamber))
     what = "is now a coordinator" if granted else "is no longer a coordinator"
     click.echo(f"User {user.sub} of {user.issuer} {what} in chamber '{user.chamber.slug}'.")
 
 
+def _grant_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    fn = click.option("--chamber", default=None,
+                      help="Chamber slug; required when the issuer is registered in several chambers")(fn)
+    fn = click.option("--email", default=None,
+                      help="The user's e-mail, if the platform shares it (only after their first launch)")(fn)
+    fn = click.option("--sub", default=None,
+                      help="The user's id on the platform (LTI sub); works before their first launch")(fn)
+    return click.option("--issuer", required=True, help="The platform's issuer, as in 'platform list'")(fn)
+
+
 @coordinator.command("add")
-@click.option("--issuer", required=True)
-@click.option("--sub", default=None, help="The user's id on the platform (LTI sub)")
-@click.option("--email", default=None, help="The user's e-mail, if the platform shares it")
+@_grant_options
 @with_appcontext
-def coordinator_add(issuer: str, sub: str | None, email: str | None) -> None:
-    """Grant the coordinator role."""
-    _grant(issuer, sub, email, True)
+def coordinator_add(issuer: str, sub: str | None, email: str | None, chamber: str | None) -> None:
+    """Grant the coordinator role in the chamber (applies from the person's next launch)."""
+    _grant(issuer, sub, email, chamber, True)
 
 
 @coordinator.command("remove")
-@click.option("--issuer", required=True)
-@click.option("--sub", default=None)
-@click.option("--email", default=None)
+@_grant_options
 @with_appcontext
-def coordinator_remove(issuer: str, sub: str | None, email: str | None) -> None:
-    """Revoke the coordinator role."""
-    _grant(issuer, sub, email, False)
+def coordinator_remove(issuer: str, sub: str | None, email: str | None, chamber: str | None) -> None:
+    """Revoke the coordinator role in the chamber."""
+    _grant(issuer, sub, email, chamber, False)
 
 
 # -- keys ---------------------------------------------------------------------------------------------
@@ -217,9 +273,9 @@ def keys() -> None:
 @with_appcontext
 def keys_list() -> None:
     """All keys: the active one signs, rotated ones stay published until retired."""
-    from lms.platforms.services import active_key, all_keys
+    from lms.platforms.services import all_keys, ensure_active_key
 
-    _operation(active_key)
+    _operation(ensure_active_key)
     for k in all_keys():
         state = "active" if k.active else ("retired" if k.retired_at else "published")
         click.echo(f"{k.kid}  {state:9}  created {k.created_at:%Y-%m-%d %H:%M} UTC")

@@ -85,7 +85,8 @@ def load_config(instance_path: str, overrides: Mapping[str, Any] | None, env: Ma
         "BABEL_DEFAULT_LOCALE": "de",
         "BABEL_DEFAULT_TIMEZONE": "UTC",
         "LANGUAGES": ("de", "en"),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # no SQL parameters in error messages and logs: they can hold names and e-mails
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
         "MAX_CONTENT_LENGTH": 1024 * 1024,
     }
     cfg.update(overrides)

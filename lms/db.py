@@ -44,3 +44,53 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def _length(column: Any) -> int:
+    length = getattr(column.property.columns[0].type, "length", None)
+    assert length, f"{column} has no length"
+    return int(length)
+
+
+def clip(text: str | None, column: Any) -> str | None:
+    """Display text from outside (an LMS claim) cut to fit its column, with an ellipsis where cut."""
+    if text is None:
+        return None
+    limit = _length(column)
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def fits(text: str | None, column: Any) -> bool:
+    """Whether a value that must not be cut (an e-mail address, an id) fits its column."""
+    return text is not None and len(text) <= _length(column)
+
+
+def get_or_create(model: Any, defaults: dict[str, Any] | None = None, **keys: Any) -> tuple[Any, bool]:
+    """The row with these unique key values, inserted if missing; (row, created). Safe when two requests
+    create the same row at once (a double click, two tabs): the insert runs in a savepoint, and the one that
+    loses the race reads the winner's row."""
+    from sqlalchemy import select
+    from sqlalchemy.exc import IntegrityError
+
+    from lms.extensions import db
+
+    query = select(model).filter_by(**keys)
+    row = db.session.execute(query).scalar_one_or_none()
+    if row is not None:
+        return row, False
+    try:
+        with db.session.begin_nested():
+            row = model(**keys, **(defaults or {}))
+            db.session.add(row)
+        return row, True
+    except IntegrityError:
+        return db.session.execute(query).scalar_one(), False
+
+
+def dialect_insert() -> Any:
+    """The database's INSERT with ON CONFLICT (both databases the tool supports have it)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    from lms.extensions import db
+
+    return postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert

@@ -72,6 +72,11 @@ LAUNCH_MESSAGES: dict[str, tuple[Any, Any]] = {
         _l("Die Lernplattform hat keine gültige LTI-1.3-Nachricht geschickt."),
         _l("Admins: Prüft, dass das Tool als LTI 1.3 eingerichtet ist und die Weiterleitungs-URI …/lti/launch lautet."),
     ),
+    "invalid_claim": (
+        _l("Die Lernplattform hat eine Kennung geschickt, die länger ist als LTI erlaubt (höchstens 255 Zeichen)."),
+        _l("Admins: Prüft die Nutzer-, Kurs- oder Link-Kennungen der Lernplattform. "
+           "medienwerk kürzt Kennungen nicht, weil eine gekürzte Kennung eine andere Person meinen könnte."),
+    ),
     "unsupported_message": (
         _l("Diese Art von Aufruf unterstützt medienwerk noch nicht."),
         _l("Admins: Richtet die Aktivität als normalen Link (Resource Link) ein."),

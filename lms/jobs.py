@@ -175,8 +175,10 @@ jobs = Jobs()
 
 
 def maybe_start_embedded(app: Flask) -> None:
-    """Without Redis, the serving processes run the jobs themselves (started on their first request)."""
-    if app.config.get("REDIS_URL") or app.config.get("TESTING") or app.config.get("CLI"):
+    """Without Redis, the serving processes run the jobs themselves: ``medienwerk run``, ``medienwerk demo`` and
+    each gunicorn worker start the consumer with their first request (a load balancer's health check is one).
+    Commands that serve nothing never get a request, so they start nothing."""
+    if app.config.get("REDIS_URL") or app.config.get("TESTING"):
         return
     started = {"done": False}
 

@@ -112,11 +112,33 @@ class Launch:
         return self.message_type == DEEP_LINKING_REQUEST
 
 
+MAX_URL_LENGTH = 2048
+
+
 def _safe_url(value: Any) -> str | None:
+    """An http(s) URL of sensible length, else None (as if the platform had not sent it)."""
     url = _str(value)
-    if url and url.lower().startswith(("https://", "http://")):
+    if url and url.lower().startswith(("https://", "http://")) and len(url) <= MAX_URL_LENGTH:
         return url
     return None
+
+
+def normalise_locale(value: Any) -> str | None:
+    """A BCP 47 tag reduced to language and region (``zh-Hant-TW-u-nu-hanidec`` → ``zh-TW``, ``de_DE`` →
+    ``de-DE``); None when it does not start with a language subtag."""
+    text = _str(value)
+    if not text:
+        return None
+    subtags = text.replace("_", "-").split("-")
+    language = subtags[0].lower()
+    if not (2 <= len(language) <= 3 and language.isascii() and language.isalpha()):
+        return None
+    for tag in subtags[1:]:
+        if len(tag) <= 1:  # an extension or private-use singleton: no region follows
+            break
+        if tag.isascii() and ((len(tag) == 2 and tag.isalpha()) or (len(tag) == 3 and tag.isdigit())):
+            return f"{language}-{tag.upper()}"
+    return language
 
 
 def _tuple_of_str(value: Any) -> tuple[str, ...]:
@@ -201,7 +223,7 @@ def parse_launch(body: Mapping[str, Any], client_id: str) -> Launch:
         custom=MappingProxyType(custom),
         return_url=_safe_url(pres.get("return_url")),
         document_target=_str(pres.get("document_target")),
-        locale=_str(pres.get("locale")),
+        locale=normalise_locale(pres.get("locale")),
         target_link_uri=_str(body.get(LTI + "target_link_uri")),
         ags=ags,
         nrps=nrps,

@@ -38,6 +38,7 @@ CODES = (
     "invalid_nonce",  # nonce unknown or already used (replay)
     "invalid_audience",  # aud/azp do not name this tool
     "invalid_message",  # not an LTI 1.3 message, wrong version, required claims missing
+    "invalid_claim",  # an id claim (sub, deployment, context, resource link) longer than the spec allows
     "unsupported_message",  # a message type the tool does not handle
     "platform_unreachable",  # the platform's key set could not be fetched
 )

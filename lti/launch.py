@@ -123,6 +123,7 @@ class HardenedLaunch(FlaskMessageLaunch):
             link = body.get(LTI + "resource_link")
             if not isinstance(link, Mapping) or not link.get("id"):
                 raise LaunchError("invalid_message", "resource_link id is missing")
+        _check_id_lengths(body)
 
     # -- overrides ----------------------------------------------------------------------------------
     def validate_state(self) -> HardenedLaunch:
@@ -229,6 +230,23 @@ class HardenedLaunch(FlaskMessageLaunch):
     def save_launch_data(self) -> HardenedLaunch:
         # The application keeps what it needs; no copy of the id_token body (names, e-mails) is cached.
         return self
+
+
+MAX_ID_LENGTH = 255
+
+
+def _check_id_lengths(body: Mapping[str, Any]) -> None:
+    """LTI 1.3 core §5.3.6, §5.3.3, §5.4.1, §5.3.5: sub, deployment_id, context id and resource link id
+    "MUST NOT exceed 255 ASCII characters". Longer ones are refused, never cut: an id cut to fit could name
+    someone else."""
+    ids: dict[str, Any] = {"sub": body.get("sub"), "deployment_id": body.get(LTI + "deployment_id")}
+    for claim in ("context", "resource_link"):
+        value = body.get(LTI + claim)
+        if isinstance(value, Mapping):
+            ids[f"{claim} id"] = value.get("id")
+    for name, value in ids.items():
+        if value is not None and len(str(value)) > MAX_ID_LENGTH:
+            raise LaunchError("invalid_claim", f"{name} is longer than {MAX_ID_LENGTH} characters")
 
 
 def _find_key(keyset: Mapping[str, Any], kid: str) -> Mapping[str, Any] | None:

@@ -43,8 +43,8 @@ class Member:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Member | None:
         user_id = data.get("user_id")
-        if not isinstance(user_id, str | int) or not str(user_id).strip():
-            return None
+        if not isinstance(user_id, str | int) or not str(user_id).strip() or len(str(user_id).strip()) > 255:
+            return None  # no id, or longer than LTI's 255 characters: not a member we can match
         roles = data.get("roles")
         raw_status = _text(data.get("status")) or "Active"
         status = next((s for s in STATUSES if s.lower() == raw_status.lower()), "Active")

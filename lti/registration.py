@@ -105,17 +105,96 @@ def _url(value: Any, name: str) -> str:
     return value
 
 
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}".lower()
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+@dataclass(frozen=True)
+class NormalisedUrl:
+    """An http(s) URL reduced to what decides where it points (RFC 3986 §6.2.2): scheme and host in lower
+    case, the default port made explicit, unreserved characters decoded, dot segments removed."""
+
+    scheme: str
+    host: str
+    port: int
+    segments: tuple[str, ...]
+
+    @property
+    def origin(self) -> tuple[str, str, int]:
+        return self.scheme, self.host, self.port
+
+    def is_below(self, other: NormalisedUrl) -> bool:
+        """Same origin, and ``other``'s path is a prefix of this path by whole segments."""
+        prefix = tuple(s for s in other.segments if s)
+        mine = tuple(s for s in self.segments if s)
+        return self.origin == other.origin and mine[: len(prefix)] == prefix
+
+
+def _decode_unreserved(path: str) -> str:
+    out, i = [], 0
+    while i < len(path):
+        if path[i] != "%":
+            out.append(path[i])
+            i += 1
+            continue
+        code = path[i + 1 : i + 3]
+        if len(code) != 2 or any(c not in "0123456789abcdefABCDEF" for c in code):
+            raise ValueError("bad percent-encoding")
+        char = chr(int(code, 16))
+        out.append(char if char in _UNRESERVED else "%" + code.upper())
+        i += 3
+    return "".join(out)
+
+
+def _remove_dot_segments(segments: list[str]) -> tuple[str, ...]:
+    """RFC 3986 §5.2.4 on a split path."""
+    out: list[str] = []
+    for segment in segments:
+        if segment == "..":
+            if out:
+                out.pop()
+        elif segment != ".":
+            out.append(segment)
+    return tuple(out)
+
+
+def normalise_url(url: str) -> NormalisedUrl:
+    """The :class:`NormalisedUrl` of an http(s) URL; ValueError for anything ambiguous (user info, encoded
+    slashes or backslashes, a bad port)."""
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS or not parts.hostname:
+        raise ValueError("not an http(s) URL")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("user info in URL")
+    path = parts.path
+    if "\\" in path or "%2f" in path.lower() or "%5c" in path.lower():
+        raise ValueError("ambiguous path")
+    port = parts.port or _DEFAULT_PORTS[scheme]  # raises ValueError for a bad port
+    segments = _decode_unreserved(path).split("/")[1:] if path else []
+    return NormalisedUrl(scheme, parts.hostname.lower().rstrip("."), port, _remove_dot_segments(segments))
+
+
+def same_issuer(a: str, b: str) -> bool:
+    """Whether two issuer strings name the same place (a trailing slash or case in the host aside)."""
+    try:
+        x, y = normalise_url(a), normalise_url(b)
+    except ValueError:
+        return a == b
+    return x.origin == y.origin and tuple(s for s in x.segments if s) == tuple(s for s in y.segments if s)
 
 
 def check_issuer(configuration_url: str, issuer: str) -> None:
-    """§3.5.1: the issuer must match the configuration URL: same origin, and the URL lies below the issuer."""
-    if _origin(configuration_url) != _origin(issuer):
+    """§3.5.1: the issuer must match the configuration URL: same origin, and the configuration URL lies below
+    the issuer by whole path segments, after normalising both (so ``/moodle/../other`` is not below
+    ``/moodle``). Moodle's issuer is its site URL, its configuration ``/mod/lti/openid-configuration.php``."""
+    try:
+        config, iss = normalise_url(configuration_url), normalise_url(issuer)
+    except ValueError as exc:
+        raise RegistrationError("issuer_mismatch", f"URL cannot be compared: {exc}") from exc
+    if config.origin != iss.origin:
         raise RegistrationError("issuer_mismatch", "issuer and openid_configuration URL differ in origin")
-    issuer_path = urlsplit(issuer).path.rstrip("/")
-    if not (urlsplit(configuration_url).path + "/").startswith(issuer_path + "/"):
+    if not config.is_below(iss):
         raise RegistrationError("issuer_mismatch", "openid_configuration URL is not below the issuer")
 
 
@@ -131,8 +210,8 @@ def fetch_platform_configuration(
     except requests.RequestException as exc:
         raise RegistrationError("config_unreachable", type(exc).__name__) from exc
     if resp.status_code != 200:
-        raise RegistrationError("config_unreachable", f"HTTP {resp.status_code}",
-                                platform_message=resp.text[:300] or None)
+        # the body is not shown: the URL came from outside and could point anywhere
+        raise RegistrationError("config_unreachable", f"HTTP {resp.status_code}")
     try:
         doc = resp.json()
     except ValueError as exc:

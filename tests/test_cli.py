@@ -100,6 +100,8 @@ def test_coordinator_grant_applies_at_next_launch(lti, runner) -> None:
 
 
 def test_keys_rotate_and_retire(app, runner, client) -> None:
+    assert client.get("/lti/jwks").get_json()["keys"] == []  # requests create no key
+    assert "active" in runner.invoke(args=["keys", "list"]).output  # commands do, when there is none
     first = client.get("/lti/jwks").get_json()["keys"]
     assert len(first) == 1 and first[0]["alg"] == "RS256" and "d" not in first[0]
     old_kid = first[0]["kid"]

@@ -14,7 +14,6 @@ from collections.abc import Iterable, Sequence
 from lms.extensions import db
 from lms.grades import services
 from lms.jobs import jobs
-from lms.platforms.services import active_key
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +50,6 @@ def _deliver_claims(claims: Sequence[services.Claim]) -> list[services.Outcome]:
 
 def deliver_ids(ids: Iterable[int]) -> list[services.Outcome]:
     """Claim these rows (those still due) and deliver them."""
-    active_key()  # the key must exist before the platform fetches our key set
     claims = services.claim(ids, limit=10_000)
     db.session.commit()
     return _deliver_claims(claims)
@@ -59,8 +57,6 @@ def deliver_ids(ids: Iterable[int]) -> list[services.Outcome]:
 
 def deliver_due(limit: int = 500, *, deadline: float | None = None) -> list[services.Outcome]:
     """Claim due rows in batches and deliver them, until none is due, ``limit`` is reached or time is up."""
-    active_key()
-    db.session.commit()
     outcomes: list[services.Outcome] = []
     while len(outcomes) < limit and (deadline is None or time.monotonic() < deadline):
         claims = services.claim(limit=min(BATCH, limit - len(outcomes)))

@@ -20,7 +20,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import and_, func, or_, select, update
 
-from lms.db import utcnow
+from lms.db import clip, dialect_insert, get_or_create, utcnow
 from lms.extensions import db
 from lms.grades.clients import ags_client
 from lms.grades.models import (
@@ -121,16 +121,13 @@ def record_link(launch: Launch, user: User, platform: Platform, course_id: int |
     """
     if launch.resource_link is None:
         return None
-    link = db.session.execute(
-        select(GradeLink).where(GradeLink.platform_id == platform.id,
-                                GradeLink.resource_link_id == launch.resource_link.id)
-    ).scalar_one_or_none()
-    if link is None:
-        link = GradeLink(platform_id=platform.id, resource_link_id=launch.resource_link.id)
-        db.session.add(link)
+    link, _ = get_or_create(
+        GradeLink, {"deployment_id": launch.deployment_id},
+        platform_id=platform.id, resource_link_id=launch.resource_link.id,
+    )
     link.course_id = course_id
     link.deployment_id = launch.deployment_id
-    link.title = launch.resource_link.title
+    link.title = clip(launch.resource_link.title, GradeLink.title)
     module_id = (launch.custom.get(MODULE_PARAM) or "").strip()[:100]
     link.item_kind = ITEM_MODULE if module_id else ITEM_OVERVIEW
     link.module_id = module_id or None
@@ -149,13 +146,9 @@ def record_link(launch: Launch, user: User, platform: Platform, course_id: int |
     if launch.role != Role.VOLUNTEER:
         return link  # only learners are gradable in the LMS
     now = utcnow()
-    member = db.session.execute(
-        select(GradeLinkUser).where(GradeLinkUser.link_id == link.id, GradeLinkUser.user_id == user.id)
-    ).scalar_one_or_none()
-    if member is None:
-        member = GradeLinkUser(link_id=link.id, user_id=user.id, platform_user_id=launch.user.sub,
-                               first_launch_at=now)
-        db.session.add(member)
+    member, _ = get_or_create(
+        GradeLinkUser, {"platform_user_id": launch.user.sub, "first_launch_at": now}, link_id=link.id, user_id=user.id
+    )
     member.platform_user_id = launch.user.sub
     member.last_launch_at = now
     db.session.flush()
@@ -215,7 +208,7 @@ def queue_score(link: GradeLink, member: GradeLinkUser, score: CurrentScore, *, 
             return None
         # INSERT … ON CONFLICT DO NOTHING: a concurrent transaction that adds the row first wins, we update it
         # (no savepoint: pysqlite's SAVEPOINT handling would commit the caller's transaction)
-        insert = _dialect_insert()(ScoreOutbox).values(
+        insert = dialect_insert()(ScoreOutbox).values(
             link_id=link.id, user_id=member.user_id, scored_at=now, version=1, status=PENDING, attempts=0,
             next_attempt_at=now, created_at=now, updated_at=now, **values,
         ).on_conflict_do_nothing(index_elements=["link_id", "user_id"]).returning(ScoreOutbox.id)
@@ -244,12 +237,6 @@ def queue_score(link: GradeLink, member: GradeLinkUser, score: CurrentScore, *, 
     db.session.flush()
     _remember_for_delivery(row.id)
     return row
-
-
-def _dialect_insert() -> Any:
-    from sqlalchemy.dialects import postgresql, sqlite
-
-    return postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
 
 
 def _outbox_row(link_id: int, user_id: int) -> ScoreOutbox | None:

@@ -151,7 +151,6 @@ def landing_url(launch: Launch, token: str) -> str:
 @bp.route("/jwks")
 def keyset() -> Response:
     keys = [LtiToolKey(k.kid, k.private_pem, dict(k.public_jwk)) for k in published_keys()]
-    db.session.commit()  # the first call creates the key
     response = jsonify(jwks(keys))
     response.headers["Cache-Control"] = "public, max-age=300"
     return response

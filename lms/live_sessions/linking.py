@@ -26,11 +26,7 @@ def live_entries(launch_session: Any) -> Iterable[CatalogEntry]:
         custom={"live": "overview"},
         description=_("Alle kommenden Live-Tutorials, Anmeldung und Beitritt."),
     )
-    platform = launch_session.platform
-    for card in queries.sessions_for_trainer(platform.chamber_id, launch_session.user_id):
-        live = card.session
-        if live.cancelled:
-            continue
+    for live in queries.linkable_sessions(launch_session.user.chamber_id, launch_session.course_id):
         yield CatalogEntry(
             id=f"live:{live.id}",
             title=f"{live.title} ({live_when(live.starts_at, live.timezone)})",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import and_, case, func, or_, select, true
+from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select, true
 
 from lms.db import utcnow
 from lms.extensions import db
@@ -18,6 +18,7 @@ from lms.live_sessions.models import (
     LiveSession,
     Recording,
     Signup,
+    live_session_co_trainer,
 )
 from lms.users.models import Enrollment, User
 
@@ -106,21 +107,53 @@ def upcoming_for_volunteer(user_id: int, chamber_id: int, course_id: int | None,
     return [c for c in cards if c.session.ends_at > now and (not c.session.cancelled or c.my_status)]
 
 
-def sessions_for_trainer(chamber_id: int, user_id: int, *, past: bool = False,
+def managed_clause(user: User, *, coordinator: bool) -> ColumnElement[bool]:
+    """Sessions this trainer (or coordinator) may manage: edit, cancel, see sign-ups and attendance, export,
+    handle recordings and join as moderator. Coordinators: every session of their chamber. Trainers, like for
+    hand-ins: sessions of a course in which they are enrolled as trainer or coordinator, and those they created
+    or co-host. Nobody crosses chambers."""
+    same_chamber = LiveSession.chamber_id == user.chamber_id
+    if coordinator:
+        return same_chamber
+    own_courses = select(Enrollment.course_id).where(
+        Enrollment.user_id == user.id, Enrollment.role.in_(("trainer", "coordinator"))
+    )
+    co_hosted = exists().where(
+        live_session_co_trainer.c.session_id == LiveSession.id, live_session_co_trainer.c.user_id == user.id
+    )
+    return and_(
+        same_chamber,
+        or_(LiveSession.created_by_id == user.id, co_hosted, LiveSession.course_id.in_(own_courses)),
+    )
+
+
+def sessions_for_trainer(user: User, *, coordinator: bool, past: bool = False,
                          now: dt.datetime | None = None) -> list[SessionCard]:
     now = now or utcnow()
     limit = now - dt.timedelta(hours=8)
-    stmt = select(LiveSession).where(LiveSession.chamber_id == chamber_id)
+    stmt = select(LiveSession).where(managed_clause(user, coordinator=coordinator))
     stmt = stmt.where(LiveSession.starts_at < limit) if past else stmt.where(LiveSession.starts_at >= limit)
-    cards = _cards(stmt, user_id)
+    cards = _cards(stmt, user.id)
     if past:
         return list(reversed(cards))[:100]
     return [c for c in cards if c.session.ends_at > now]
 
 
-def session_in_chamber(session_id: int, chamber_id: int) -> LiveSession | None:
+def linkable_sessions(chamber_id: int, course_id: int | None, now: dt.datetime | None = None) -> list[LiveSession]:
+    """Upcoming, not cancelled sessions that the volunteers of this course may see: what a trainer can put
+    into the course as a link (deep linking)."""
+    now = now or utcnow()
+    rows = db.session.execute(
+        select(LiveSession)
+        .where(visible_clause(chamber_id, course_id), LiveSession.starts_at >= now - dt.timedelta(hours=8))
+        .order_by(LiveSession.starts_at, LiveSession.id)
+    ).scalars()
+    return [live for live in rows if not live.cancelled and live.ends_at > now]
+
+
+def managed_session(session_id: int, user: User, *, coordinator: bool) -> LiveSession | None:
     return db.session.execute(
-        select(LiveSession).where(LiveSession.id == session_id, LiveSession.chamber_id == chamber_id)
+        select(LiveSession).where(LiveSession.id == session_id, managed_clause(user, coordinator=coordinator))
     ).scalar_one_or_none()
 
 

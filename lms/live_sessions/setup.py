@@ -40,7 +40,7 @@ def live_home_data() -> dict[str, object]:
         return {"cards": [], "bbb_ready": bbb_configured(), "checksum_problem": None}
     user = launch.user
     if current_role() >= Role.TRAINER:
-        cards = queries.sessions_for_trainer(user.chamber_id, user.id)
+        cards = queries.sessions_for_trainer(user, coordinator=current_role() >= Role.COORDINATOR)
     else:
         cards = queries.upcoming_for_volunteer(user.id, user.chamber_id, launch.course_id)
     problem = None

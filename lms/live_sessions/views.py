@@ -52,15 +52,30 @@ def is_trainer() -> bool:
     return current_role() >= Role.TRAINER
 
 
-def _load(session_id: int) -> LiveSession:
-    """The session, if this launch may see it (tenant and audience checked); else 404."""
+def _is_coordinator() -> bool:
+    return current_role() >= Role.COORDINATOR
+
+
+def _load(session_id: int, *, manage: bool = False) -> LiveSession:
+    """The session, if this launch may see it (tenant, course and audience checked); else 404.
+
+    Trainers see what they manage (:func:`queries.managed_clause`) and, like volunteers, what their course may
+    see; ``manage=True`` (edit, cancel, attendance, recordings, the moderator's join) only the former.
+    """
+    live = None
     if is_trainer():
-        live = queries.session_in_chamber(session_id, _chamber_id())
-    else:
+        live = queries.managed_session(session_id, _user(), coordinator=_is_coordinator())
+    g.live_manages = live is not None
+    if live is None and not manage:
         live = queries.visible_session(session_id, _chamber_id(), _course_id())
     if live is None:
         abort(404)
     return live
+
+
+def _manages() -> bool:
+    """Whether this launch manages the session loaded by :func:`_load` in this request."""
+    return bool(g.get("live_manages"))
 
 
 def _modules() -> list[Any]:
@@ -134,7 +149,8 @@ def _bbb_failure(exc: BBBError, live: LiveSession | None, *, retry: str | None =
 def _common() -> dict[str, Any]:
     return {
         "bbb_ready": bbb_configured(),
-        "is_trainer": is_trainer(),
+        # on a session's pages: whether this launch manages it; elsewhere: the trainer role
+        "is_trainer": g.live_manages if "live_manages" in g else is_trainer(),
         "is_coordinator": current_role() >= Role.COORDINATOR,
         "checksum_problem": checksum_problem() if current_role() >= Role.COORDINATOR else None,
         "now": utcnow(),
@@ -172,8 +188,8 @@ def live_time(instant: dt.datetime | None, tz: str) -> str:
 def index() -> str:
     user = _user()
     if is_trainer():
-        cards = queries.sessions_for_trainer(_chamber_id(), user.id)
-        past = queries.sessions_for_trainer(_chamber_id(), user.id, past=True)
+        cards = queries.sessions_for_trainer(user, coordinator=_is_coordinator())
+        past = queries.sessions_for_trainer(user, coordinator=_is_coordinator(), past=True)
     else:
         cards = queries.upcoming_for_volunteer(user.id, _chamber_id(), _course_id())
         past = []
@@ -184,12 +200,12 @@ def index() -> str:
 def detail(session_id: int) -> str:
     live = _load(session_id)
     card = queries.card_for(live, _user().id)
-    signups = queries.signups(live) if is_trainer() else []
+    signups = queries.signups(live) if _manages() else []
     modules = {m.id: m for m in _modules()}
     return render_template(
         "live_sessions/detail.html", live=live, card=card, signups=signups, modules=modules,
         window_open=services.join_window_open(live), needs_name=not _user().display_name,
-        recordings=queries.recordings(live, published_only=not is_trainer()), **_common(),
+        recordings=queries.recordings(live, published_only=not _manages()), **_common(),
     )
 
 
@@ -269,7 +285,7 @@ def new() -> Any:
 @bp.route("/<int:session_id>/edit", methods=["GET", "POST"])
 @role_required(Role.TRAINER)
 def edit(session_id: int) -> Any:
-    live = _load(session_id)
+    live = _load(session_id, manage=True)
     if request.method == "GET":
         return _render_form(live, _form_values(live), list(live.module_ids or []),
                             [u.id for u in live.co_trainers], {})
@@ -288,7 +304,7 @@ def edit(session_id: int) -> Any:
 @bp.route("/<int:session_id>/cancel", methods=["GET", "POST"])
 @role_required(Role.TRAINER)
 def cancel(session_id: int) -> Any:
-    live = _load(session_id)
+    live = _load(session_id, manage=True)
     if request.method == "GET":
         return render_template("live_sessions/cancel.html", live=live,
                                card=queries.card_for(live, _user().id), **_common())
@@ -305,8 +321,8 @@ def cancel(session_id: int) -> Any:
 @bp.post("/<int:session_id>/signup")
 def signup(session_id: int) -> Any:
     live = _load(session_id)
-    if is_trainer():
-        abort(403)
+    if _manages():
+        abort(403)  # who runs the tutorial needs no seat in it
     try:
         result = services.sign_up(live, _user())
     except services.LiveError as exc:
@@ -348,7 +364,7 @@ def _waiting(live: LiveSession, display_name: str | None) -> str:
 @bp.post("/<int:session_id>/join")
 def join(session_id: int) -> Any:
     live = _load(session_id)
-    moderator = is_trainer()
+    moderator = _manages()
     user = _user()
     client = get_client()
     if client is None:
@@ -443,7 +459,7 @@ def status(session_id: int) -> Response:
 @bp.route("/<int:session_id>/attendance")
 @role_required(Role.TRAINER)
 def attendance(session_id: int) -> str:
-    live = _load(session_id)
+    live = _load(session_id, manage=True)
     return render_template("live_sessions/attendance.html", live=live, rows=queries.attendance_rows(live),
                            percent=current_app.config.get("LIVE_ATTENDED_PERCENT", 75), errors={},
                            **_common())
@@ -452,7 +468,7 @@ def attendance(session_id: int) -> str:
 @bp.post("/<int:session_id>/attendance/<int:user_id>")
 @role_required(Role.TRAINER)
 def correct(session_id: int, user_id: int) -> Any:
-    live = _load(session_id)
+    live = _load(session_id, manage=True)
     rows = {r.user.id: r for r in queries.attendance_rows(live)}
     if user_id not in rows:
         abort(404)
@@ -479,7 +495,7 @@ def _csv_cell(value: object) -> str:
 @bp.route("/<int:session_id>/attendance.csv")
 @role_required(Role.TRAINER)
 def attendance_csv(session_id: int) -> Response:
-    live = _load(session_id)
+    live = _load(session_id, manage=True)
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
     writer.writerow(["Name", "Pseudonym", "Anmeldung", "Rolle", "Minuten", "Teilgenommen (berechnet)",
@@ -506,7 +522,7 @@ def attendance_csv(session_id: int) -> Response:
 def recordings(session_id: int) -> Any:
     live = _load(session_id)
     if request.method == "POST":  # "refresh from BBB"
-        if not is_trainer():
+        if not _manages():
             abort(403)
         client = get_client()
         if client is None:
@@ -518,14 +534,14 @@ def recordings(session_id: int) -> Any:
         db.session.commit()
         return redirect(url_for(".recordings", session_id=live.id), code=303)
     return render_template("live_sessions/recordings.html", live=live,
-                           recordings=queries.recordings(live, published_only=not is_trainer()),
+                           recordings=queries.recordings(live, published_only=not _manages()),
                            retention=current_app.config.get("LIVE_RECORDING_RETENTION_DAYS"), **_common())
 
 
 @bp.post("/<int:session_id>/recordings/<int:recording_id>/<any(publish, unpublish, delete):action>")
 @role_required(Role.TRAINER)
 def recording_action(session_id: int, recording_id: int, action: str) -> Any:
-    live = _load(session_id)
+    live = _load(session_id, manage=True)
     rec = queries.recording_of(live, recording_id)
     if rec is None:
         abort(404)

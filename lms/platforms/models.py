@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.db import UTCDateTime, utcnow
@@ -66,6 +66,11 @@ class ToolKey(db.Model):  # type: ignore[name-defined]
     """An RSA key of the tool. The active one signs; rotated-out ones stay published until retired."""
 
     __tablename__ = "tool_key"
+    # at most one active key, whatever several processes do at once
+    __table_args__ = (
+        Index("uq_tool_key_one_active", "active", unique=True,
+              sqlite_where=text("active"), postgresql_where=text("active")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kid: Mapped[str] = mapped_column(String(100), unique=True)

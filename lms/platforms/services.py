@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from lms.db import utcnow
 from lms.extensions import db
@@ -115,6 +116,7 @@ def add_platform(
             platform.chamber = get_or_create_chamber(chamber_slug, name, central=central)
         elif central:
             platform.chamber.is_central = True
+    ensure_active_key()  # the first registration gives the tool its signing key (never a request)
     added = False
     if not any(d.deployment_id == deployment_id for d in platform.deployments):
         platform.deployments.append(Deployment(deployment_id=deployment_id))
@@ -149,11 +151,25 @@ def _to_lti(key: ToolKey) -> LtiToolKey:
 
 
 def active_key() -> ToolKey:
-    """The signing key, generated on first use."""
+    """The signing key. Created by ``db upgrade`` and ``platform add``, never in a request (two processes
+    creating one each would leave two active keys)."""
     key = db.session.execute(select(ToolKey).where(ToolKey.active.is_(True))).scalar_one_or_none()
     if key is None:
-        key = _new_key(active=True)
+        raise PlatformError("the tool has no signing key yet: run 'medienwerk db upgrade'")
     return key
+
+
+def ensure_active_key() -> ToolKey:
+    """The signing key, created if there is none. Safe when several processes run it at once: the schema
+    allows one active key, and a process that loses the race takes the winner's."""
+    key = db.session.execute(select(ToolKey).where(ToolKey.active.is_(True))).scalar_one_or_none()
+    if key is not None:
+        return key
+    try:
+        with db.session.begin_nested():
+            return _new_key(active=True)
+    except IntegrityError:
+        return db.session.execute(select(ToolKey).where(ToolKey.active.is_(True))).scalar_one()
 
 
 def _new_key(active: bool) -> ToolKey:
@@ -165,7 +181,7 @@ def _new_key(active: bool) -> ToolKey:
 
 
 def published_keys() -> list[ToolKey]:
-    active_key()
+    """Keys in the JWKS: the active one and rotated-out ones not yet retired (creates nothing)."""
     return list(
         db.session.execute(
             select(ToolKey).where(ToolKey.retired_at.is_(None)).order_by(ToolKey.created_at.desc(), ToolKey.id.desc())
@@ -178,7 +194,7 @@ def all_keys() -> list[ToolKey]:
 
 
 def rotate_keys() -> ToolKey:
-    current = active_key()
+    current = ensure_active_key()
     current.active = False
     db.session.flush()
     return _new_key(active=True)

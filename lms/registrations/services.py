@@ -16,7 +16,7 @@ from lms.extensions import db
 from lms.platforms.models import Platform
 from lms.platforms.services import PlatformError, add_platform, find_platform, get_or_create_chamber, slugify
 from lms.registrations.models import RegistrationInvitation
-from lti.registration import RegistrationResult
+from lti.registration import RegistrationResult, same_issuer
 
 MAX_HOURS = 24 * 30
 
@@ -114,6 +114,17 @@ def claim_invitation(invitation: RegistrationInvitation) -> bool:
     return True
 
 
+def check_issuer_free(invitation: RegistrationInvitation, issuer: str) -> None:
+    """Refuse an issuer that a registration of another chamber has (compared after normalising the URL): an
+    invitation for one chamber never reaches another's LMS (CONTRACT: Tenancy). An operator can still add the
+    issuer to a second chamber with 'platform add --chamber'."""
+    rows = db.session.execute(
+        select(Platform.issuer).where(Platform.chamber_id != invitation.chamber_id)
+    ).scalars()
+    if any(same_issuer(issuer, other) for other in rows):
+        raise RegistrationConflict("other_chamber")
+
+
 @dataclass(frozen=True)
 class StoredRegistration:
     platform: Platform
@@ -140,6 +151,7 @@ def record_registration(invitation: RegistrationInvitation, result: Registration
             db.session.flush()
     if platform is not None and platform.chamber_id != invitation.chamber_id:
         raise RegistrationConflict("other_chamber")
+    check_issuer_free(invitation, config.issuer)
     name = invitation.name or (platform.name if platform else None) or urlsplit(config.issuer).netloc
     added = add_platform(
         issuer=config.issuer,

@@ -17,6 +17,7 @@ from flask import Blueprint, render_template, request
 from lms.extensions import db
 from lms.registrations.services import (
     RegistrationConflict,
+    check_issuer_free,
     claim_invitation,
     find_invitation,
     record_registration,
@@ -80,6 +81,7 @@ def register() -> Any:
     assert invitation is not None
     try:
         config = fetch_platform_configuration(configuration_url, registration_token or None)
+        check_issuer_free(invitation, config.issuer)  # before the platform registers anything
         if not claim_invitation(invitation):
             db.session.rollback()
             return _error("invitation_used", 410)

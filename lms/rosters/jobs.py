@@ -8,7 +8,6 @@ from sqlalchemy import select
 
 from lms.extensions import db
 from lms.jobs import jobs
-from lms.platforms.services import active_key
 from lms.rosters import services
 from lms.rosters.models import RosterSource
 
@@ -17,8 +16,6 @@ log = logging.getLogger(__name__)
 
 def sync_course(course_id: int) -> services.SyncResult | None:
     """Sync one course, committing the result or the error."""
-    active_key()
-    db.session.commit()
     try:
         result = services.sync_roster(course_id)
     except services.RosterError as exc:

@@ -42,7 +42,7 @@ def _launched_user_ids(course_id: int) -> dict[str, int]:
         for sub, uid in db.session.execute(
             select(User.sub, User.id)
             .join(Enrollment, and_(Enrollment.user_id == User.id, Enrollment.course_id == course_id))
-            .where(User.issuer == course.issuer)
+            .where(User.chamber_id == course.chamber_id, User.issuer == course.issuer)
         ).all()
     }
 

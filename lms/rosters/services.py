@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from lms.db import utcnow
+from lms.db import clip, fits, get_or_create, utcnow
 from lms.extensions import db
 from lms.grades.clients import nrps_client
 from lms.platforms.models import Platform
@@ -42,13 +42,10 @@ def record_source(launch: Launch, platform: Platform, course: Course | None) -> 
     """Keep the NRPS URL of the course's latest launch that carried one."""
     if launch.nrps is None or course is None:
         return None
-    source = db.session.execute(
-        select(RosterSource).where(RosterSource.course_id == course.id)
-    ).scalar_one_or_none()
-    if source is None:
-        source = RosterSource(course_id=course.id, platform_id=platform.id,
-                              memberships_url=launch.nrps.context_memberships_url)
-        db.session.add(source)
+    source, _ = get_or_create(
+        RosterSource, {"platform_id": platform.id, "memberships_url": launch.nrps.context_memberships_url},
+        course_id=course.id,
+    )
     source.platform_id = platform.id
     source.memberships_url = launch.nrps.context_memberships_url
     db.session.flush()
@@ -82,7 +79,9 @@ def apply_roster(source: RosterSource, roster: Roster) -> SyncResult:
     users = {
         u.sub: u.id
         for u in db.session.execute(
-            select(User).where(User.issuer == course.issuer, User.sub.in_(subs))
+            select(User).where(
+                User.chamber_id == course.chamber_id, User.issuer == course.issuer, User.sub.in_(subs)
+            )
         ).scalars()
     } if subs else {}
     added = updated = changed = removed = 0
@@ -102,10 +101,10 @@ def apply_roster(source: RosterSource, roster: Roster) -> SyncResult:
         row.user_id = users.get(member.user_id)
         row.roles = list(member.roles)
         row.role = member.role.key
-        row.name = member.name
-        row.given_name = member.given_name
-        row.family_name = member.family_name
-        row.email = member.email
+        row.name = clip(member.name, RosterMember.name)
+        row.given_name = clip(member.given_name, RosterMember.given_name)
+        row.family_name = clip(member.family_name, RosterMember.family_name)
+        row.email = member.email if fits(member.email, RosterMember.email) else None
         row.last_seen_at = now
     if roster.complete:
         for row in existing.values():

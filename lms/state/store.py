@@ -8,7 +8,7 @@ from flask import current_app
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
-from lms.db import utcnow
+from lms.db import dialect_insert, utcnow
 from lms.extensions import db
 from lms.state.models import StateEntry
 
@@ -23,14 +23,16 @@ class DbStateStore:
         return None if row is None else json.loads(row)
 
     def set(self, key: str, value: Any, ttl: int) -> None:
-        expires = utcnow() + dt.timedelta(seconds=ttl)
-        entry = db.session.get(StateEntry, key)
-        if entry is None:
-            db.session.add(StateEntry(key=key, value=json.dumps(value), expires_at=expires))
-        else:
-            entry.value = json.dumps(value)
-            entry.expires_at = expires
-        db.session.flush()
+        """Insert or replace in one statement: concurrent requests setting the same key (the first launches
+        after a start all cache the platform's key set) must not collide."""
+        values = {"key": key, "value": json.dumps(value), "expires_at": utcnow() + dt.timedelta(seconds=ttl)}
+        insert = dialect_insert()
+        stmt = insert(StateEntry).values(**values)
+        db.session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[StateEntry.key], set_={"value": values["value"], "expires_at": values["expires_at"]}
+            ).execution_options(synchronize_session=False)
+        )
 
     def add(self, key: str, value: Any, ttl: int) -> bool:
         """Set the key only if it is absent (or expired); True if this call set it. Committed at once."""

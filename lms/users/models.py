@@ -13,14 +13,16 @@ ROLES = ("volunteer", "trainer", "coordinator")
 
 
 class User(db.Model):  # type: ignore[name-defined]
-    """A person, keyed by (issuer, sub) so that re-creating the tool in Moodle keeps their progress.
+    """A person in a chamber, keyed by (chamber, issuer, sub): re-creating the tool in the chamber's Moodle keeps
+    their progress, and the same LMS account launching through two chambers is two people (CONTRACT: Tenancy),
+    so a launch through one chamber never moves or reveals the other's data or role grants.
 
     Names and e-mail are stored only when the platform sends them, and replaced by what the latest launch
     sent (so a privacy setting switched on in Moodle removes them here at the next launch).
     """
 
     __tablename__ = "user_account"
-    __table_args__ = (UniqueConstraint("issuer", "sub"),)
+    __table_args__ = (UniqueConstraint("chamber_id", "issuer", "sub"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     chamber_id: Mapped[int] = mapped_column(ForeignKey("chamber.id"), index=True)
@@ -46,10 +48,10 @@ class User(db.Model):  # type: ignore[name-defined]
 
 
 class Course(db.Model):  # type: ignore[name-defined]
-    """An LMS course (LTI context), keyed by (issuer, context id)."""
+    """An LMS course (LTI context) in a chamber, keyed by (chamber, issuer, context id)."""
 
     __tablename__ = "course"
-    __table_args__ = (UniqueConstraint("issuer", "context_id"),)
+    __table_args__ = (UniqueConstraint("chamber_id", "issuer", "context_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     chamber_id: Mapped[int] = mapped_column(ForeignKey("chamber.id"), index=True)

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from lms.db import utcnow
+from lms.db import clip, fits, get_or_create, utcnow
 from lms.extensions import db
-from lms.platforms.models import Platform
+from lms.platforms.models import Chamber, Platform
 from lms.users.models import Course, Enrollment, User
 from lti.claims import Launch
 from lti.roles import Role
@@ -31,86 +31,88 @@ def effective_role(user: User, launch_role: Role) -> Role:
 
 
 def record_launch(launch: Launch, platform: Platform) -> LaunchRecord:
-    """Create or update the user, the course and the user's role in it from a validated launch."""
+    """Create or update the user, the course and the user's role in it from a validated launch.
+
+    Everything is looked up within the platform's chamber: the same (issuer, sub) in another chamber is
+    another person, and nothing of theirs is read or changed here.
+    """
     now = utcnow()
-    user = db.session.execute(
-        select(User).where(User.issuer == launch.issuer, User.sub == launch.user.sub)
-    ).scalar_one_or_none()
-    if user is None:
-        user = User(issuer=launch.issuer, sub=launch.user.sub, chamber_id=platform.chamber_id)
-        db.session.add(user)
-    user.chamber_id = platform.chamber_id
-    # store exactly what this launch sent: a withheld field is removed
-    user.name = launch.user.name
-    user.given_name = launch.user.given_name
-    user.family_name = launch.user.family_name
-    user.email = launch.user.email
-    user.locale = launch.locale
+    chamber_id = platform.chamber_id
+    user, _ = get_or_create(User, chamber_id=chamber_id, issuer=launch.issuer, sub=launch.user.sub)
+    # store exactly what this launch sent: a withheld field is removed; display text is cut to fit
+    user.name = clip(launch.user.name, User.name)
+    user.given_name = clip(launch.user.given_name, User.given_name)
+    user.family_name = clip(launch.user.family_name, User.family_name)
+    user.email = launch.user.email if fits(launch.user.email, User.email) else None
+    user.locale = clip(launch.locale, User.locale)
     user.last_launch_at = now
     role = effective_role(user, launch.role)
 
     course = None
     if launch.context is not None:
-        course = db.session.execute(
-            select(Course).where(Course.issuer == launch.issuer, Course.context_id == launch.context.id)
-        ).scalar_one_or_none()
-        if course is None:
-            course = Course(issuer=launch.issuer, context_id=launch.context.id, chamber_id=platform.chamber_id)
-            db.session.add(course)
-        course.title = launch.context.title
-        course.label = launch.context.label
-        course.chamber_id = platform.chamber_id
-        db.session.flush()
-        enrollment = db.session.execute(
-            select(Enrollment).where(Enrollment.user_id == user.id, Enrollment.course_id == course.id)
-        ).scalar_one_or_none()
-        if enrollment is None:
-            enrollment = Enrollment(user=user, course=course, role=role.key)
-            db.session.add(enrollment)
+        course, _ = get_or_create(Course, chamber_id=chamber_id, issuer=launch.issuer, context_id=launch.context.id)
+        course.title = clip(launch.context.title, Course.title)
+        course.label = clip(launch.context.label, Course.label)
+        enrollment, _ = get_or_create(Enrollment, {"role": role.key}, user_id=user.id, course_id=course.id)
         enrollment.role = role.key
         enrollment.last_launch_at = now
     db.session.flush()
     return LaunchRecord(user=user, course=course, role=role)
 
 
-def _platforms_of(issuer: str) -> list[Platform]:
-    return list(db.session.execute(select(Platform).where(Platform.issuer == issuer)).scalars())
+def _chamber_for_grant(issuer: str, chamber_slug: str | None) -> Chamber:
+    """The chamber a grant applies to: the issuer's only one, or the one named (which must hold the issuer)."""
+    chambers = list(
+        db.session.execute(
+            select(Chamber).join(Platform, Platform.chamber_id == Chamber.id).where(Platform.issuer == issuer)
+            .distinct().order_by(Chamber.slug)
+        ).scalars()
+    )
+    if not chambers:
+        raise UserError(f"no registration for issuer {issuer!r}")
+    if chamber_slug is not None:
+        chosen = next((c for c in chambers if c.slug == chamber_slug), None)
+        if chosen is None:
+            slugs = ", ".join(c.slug for c in chambers)
+            raise UserError(f"issuer {issuer!r} is not registered in chamber {chamber_slug!r} (it is in: {slugs})")
+        return chosen
+    if len(chambers) > 1:
+        slugs = ", ".join(c.slug for c in chambers)
+        raise UserError(f"issuer {issuer!r} belongs to several chambers ({slugs}); say which with --chamber")
+    return chambers[0]
 
 
-def find_user_for_grant(issuer: str, sub: str | None, email: str | None, *, create: bool) -> User:
+def find_user_for_grant(
+    issuer: str, sub: str | None, email: str | None, *, create: bool, chamber_slug: str | None = None
+) -> User:
     if bool(sub) == bool(email):
         raise UserError("give either --sub or --email")
-    platforms = _platforms_of(issuer)
-    if not platforms:
-        raise UserError(f"no registration for issuer {issuer!r}")
+    chamber = _chamber_for_grant(issuer, chamber_slug)
+    in_chamber = (User.chamber_id == chamber.id, User.issuer == issuer)
     if sub:
-        user = db.session.execute(
-            select(User).where(User.issuer == issuer, User.sub == sub)
-        ).scalar_one_or_none()
+        user = db.session.execute(select(User).where(*in_chamber, User.sub == sub)).scalar_one_or_none()
         if user is None:
             if not create:
-                raise UserError("no such user")
-            chambers = {p.chamber_id for p in platforms}
-            if len(chambers) > 1:
-                raise UserError("this issuer belongs to several chambers; the user must launch the tool once first")
-            user = User(issuer=issuer, sub=sub, chamber_id=chambers.pop())
+                raise UserError("no such user in this chamber")
+            # granted in advance: the role applies from the person's first launch
+            user = User(issuer=issuer, sub=sub, chamber_id=chamber.id)
             db.session.add(user)
         return user
-    users = list(
-        db.session.execute(select(User).where(User.issuer == issuer, User.email == email)).scalars()
-    )
+    users = list(db.session.execute(select(User).where(*in_chamber, User.email == email)).scalars())
     if not users:
         raise UserError(
             "no user with this e-mail has launched the tool from this platform yet "
-            "(or the platform does not share e-mails); use --sub instead"
+            "(or the platform does not share e-mails); use --sub instead, which also works in advance"
         )
     if len(users) > 1:
         raise UserError("several users have this e-mail; use --sub instead")
     return users[0]
 
 
-def set_coordinator(issuer: str, sub: str | None, email: str | None, granted: bool) -> User:
-    user = find_user_for_grant(issuer, sub, email, create=granted)
+def set_coordinator(
+    issuer: str, sub: str | None, email: str | None, granted: bool, *, chamber_slug: str | None = None
+) -> User:
+    user = find_user_for_grant(issuer, sub, email, create=granted, chamber_slug=chamber_slug)
     user.is_coordinator = granted
     db.session.flush()
     return user
