@@ -31,8 +31,8 @@ from werkzeug.serving import make_server
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from lms import create_app  # noqa: E402
+from lms.core.extensions import db  # noqa: E402
 from lms.demo.platform import PlatformDouble, create_platform_app  # noqa: E402
-from lms.extensions import db  # noqa: E402
 
 
 class Server:
@@ -55,8 +55,14 @@ def main() -> int:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     tmp = tempfile.mkdtemp(prefix="medienwerk-bench-")
     uri = os.environ.get("MEDIENWERK_BENCH_DATABASE_URI") or f"sqlite:///{tmp}/bench.sqlite"
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": uri, "SECRET_KEY": "bench",
-                      "JOBS_SQLITE_PATH": f"{tmp}/jobs.sqlite"})
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": uri,
+            "SECRET_KEY": "bench",
+            "JOBS_SQLITE_PATH": f"{tmp}/jobs.sqlite",
+        }
+    )
 
     from lms.grades import services
     from lms.grades.jobs import deliver_due
@@ -85,18 +91,29 @@ def main() -> int:
     with app.app_context():
         for r, (double, _server, svc) in enumerate(doubles):
             platform = add_platform(
-                issuer=double.issuer, client_id=double.client_id, deployment_id="1",
-                auth_login_url=double.auth_login_url, auth_token_url=double.auth_token_url,
-                key_set_url=double.key_set_url, name=f"Bench-LMS {r}", chamber_slug=f"bench-{r}",
+                issuer=double.issuer,
+                client_id=double.client_id,
+                deployment_id="1",
+                auth_login_url=double.auth_login_url,
+                auth_token_url=double.auth_token_url,
+                key_set_url=double.key_set_url,
+                name=f"Bench-LMS {r}",
+                chamber_slug=f"bench-{r}",
             ).platform
             course = Course(issuer=double.issuer, context_id="bench-course", chamber_id=platform.chamber_id)
             db.session.add(course)
             db.session.flush()
-            link = GradeLink(platform_id=platform.id, course_id=course.id, deployment_id="1",
-                             resource_link_id="bench-link", title="Bench", item_kind="overview",
-                             lineitems_url=svc.lineitems_url("bench-course"),
-                             lineitem_url=svc.link_lineitem("bench-course", "bench-link")["id"],
-                             scopes=list(svc.ags_scopes))
+            link = GradeLink(
+                platform_id=platform.id,
+                course_id=course.id,
+                deployment_id="1",
+                resource_link_id="bench-link",
+                title="Bench",
+                item_kind="overview",
+                lineitems_url=svc.lineitems_url("bench-course"),
+                lineitem_url=svc.link_lineitem("bench-course", "bench-link")["id"],
+                scopes=list(svc.ags_scopes),
+            )
             db.session.add(link)
             db.session.flush()
             share = scores // registrations + (1 if r < scores % registrations else 0)
@@ -142,8 +159,7 @@ def main() -> int:
     posts = sum(1 for _, _, svc in doubles for entry in svc.score_log if entry[2] == 200)
     print(f"database            {app.config['SQLALCHEMY_DATABASE_URI'].split('@')[-1]}")
     print(f"queued              {scores} scores in {queued_in:.2f} s")
-    print(f"delivered           {total} in {elapsed:.2f} s with {workers} worker threads"
-          f" ({sum(failed)} not delivered)")
+    print(f"delivered           {total} in {elapsed:.2f} s with {workers} worker threads ({sum(failed)} not delivered)")
     print(f"deliveries/s        {total / elapsed:.1f}")
     print(f"gradebook entries   {in_gradebook} (score POSTs answered 200: {posts})")
     for double, _server, svc in doubles:
@@ -157,8 +173,12 @@ def main() -> int:
         if not os.environ.get("MEDIENWERK_BENCH_DATABASE_URI"):
             db.drop_all()
         db.engine.dispose()
-    ok = (total == scores and in_gradebook == scores and total / elapsed >= 100
-          and all(svc.token_requests[d.client_id] == 1 for d, _, svc in doubles))
+    ok = (
+        total == scores
+        and in_gradebook == scores
+        and total / elapsed >= 100
+        and all(svc.token_requests[d.client_id] == 1 for d, _, svc in doubles)
+    )
     print("targets             " + ("met" if ok else "NOT met"))
     return 0 if ok else 1
 

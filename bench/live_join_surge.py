@@ -43,9 +43,9 @@ def serve(wsgi: object) -> tuple[str, object]:
 def seed(app, n: int) -> tuple[int, list[tuple[str, str]]]:  # type: ignore[no-untyped-def]
     import secrets
 
-    from lms.db import utcnow
-    from lms.extensions import db
-    from lms.launches.security import create_launch_session, csrf_token
+    from lms.core.db import utcnow
+    from lms.core.extensions import db
+    from lms.core.security import create_launch_session, csrf_token
     from lms.live_sessions.models import LiveProfile, LiveSession, Signup
     from lms.platforms.models import Chamber, Platform
     from lms.users.models import Course, Enrollment, User
@@ -56,17 +56,35 @@ def seed(app, n: int) -> tuple[int, list[tuple[str, str]]]:  # type: ignore[no-u
         chamber = Chamber(slug="hwk-bench", name="HWK Bench")
         db.session.add(chamber)
         db.session.flush()
-        platform = Platform(chamber_id=chamber.id, name="Bench-LMS", issuer="https://bench.invalid", client_id="b",
-                            auth_login_url="https://bench.invalid/a", auth_token_url="https://bench.invalid/t",
-                            key_set_url="https://bench.invalid/k")
+        platform = Platform(
+            chamber_id=chamber.id,
+            name="Bench-LMS",
+            issuer="https://bench.invalid",
+            client_id="b",
+            auth_login_url="https://bench.invalid/a",
+            auth_token_url="https://bench.invalid/t",
+            key_set_url="https://bench.invalid/k",
+        )
         course = Course(chamber_id=chamber.id, issuer=platform.issuer, context_id="bench-course", title="Bench")
         db.session.add_all([platform, course])
         db.session.flush()
         live = LiveSession(
-            chamber_id=chamber.id, course_id=course.id, title="Surge-Tutorial", description="", module_ids=[],
-            starts_at=utcnow() + dt.timedelta(minutes=5), timezone="Europe/Berlin", duration_minutes=60,
-            capacity=None, audience="course", record=False, mute_on_start=True, wait_for_moderator=False,
-            welcome="", early_entry_minutes=15, meeting_id="mw-bench-" + secrets.token_hex(6),
+            chamber_id=chamber.id,
+            course_id=course.id,
+            title="Surge-Tutorial",
+            description="",
+            module_ids=[],
+            starts_at=utcnow() + dt.timedelta(minutes=5),
+            timezone="Europe/Berlin",
+            duration_minutes=60,
+            capacity=None,
+            audience="course",
+            record=False,
+            mute_on_start=True,
+            wait_for_moderator=False,
+            welcome="",
+            early_entry_minutes=15,
+            meeting_id="mw-bench-" + secrets.token_hex(6),
             callback_token=secrets.token_urlsafe(32),
         )
         db.session.add(live)
@@ -77,10 +95,14 @@ def seed(app, n: int) -> tuple[int, list[tuple[str, str]]]:  # type: ignore[no-u
             db.session.flush()
             db.session.add(Enrollment(user_id=user.id, course_id=course.id, role="volunteer"))
             db.session.add(Signup(session_id=live.id, user_id=user.id, status="confirmed"))
-            db.session.add(LiveProfile(user_id=user.id, pseudonym=f"mw{secrets.token_hex(8)}",
-                                       feed_token=secrets.token_urlsafe(32)))
-            session, token = create_launch_session(user_id=user.id, course_id=course.id, platform_id=platform.id,
-                                                   deployment_id="1", role="volunteer")
+            db.session.add(
+                LiveProfile(
+                    user_id=user.id, pseudonym=f"mw{secrets.token_hex(8)}", feed_token=secrets.token_urlsafe(32)
+                )
+            )
+            session, token = create_launch_session(
+                user_id=user.id, course_id=course.id, platform_id=platform.id, deployment_id="1", role="volunteer"
+            )
             people.append((token, csrf_token(session)))
         db.session.commit()
         return live.id, people
@@ -104,9 +126,17 @@ def main() -> int:
     bbb_url, bbb_server = serve(double_app)
     tmp = tempfile.mkdtemp(prefix="medienwerk-bench-")
     uri = args.db or f"sqlite:///{tmp}/bench.sqlite"
-    app = create_app({"TESTING": True, "SECRET_KEY": "bench", "SQLALCHEMY_DATABASE_URI": uri,
-                      "JOBS_SQLITE_PATH": f"{tmp}/jobs.sqlite", "BBB_URL": bbb_url + "/bigbluebutton/",
-                      "BBB_SECRET": SECRET, "BBB_TIMEOUT": 10.0})
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "bench",
+            "SQLALCHEMY_DATABASE_URI": uri,
+            "JOBS_SQLITE_PATH": f"{tmp}/jobs.sqlite",
+            "BBB_URL": bbb_url + "/bigbluebutton/",
+            "BBB_SECRET": SECRET,
+            "BBB_TIMEOUT": 10.0,
+        }
+    )
     if uri.startswith("sqlite"):
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 30}}
     started = time.monotonic()
@@ -126,8 +156,12 @@ def main() -> int:
                 barrier.wait(timeout=30)  # the first wave starts together
         t0 = time.perf_counter()
         try:
-            resp = http.post(f"{tool_url}/t/{token}/live/{session_id}/join", data={"csrf_token": csrf},
-                             allow_redirects=False, timeout=30)
+            resp = http.post(
+                f"{tool_url}/t/{token}/live/{session_id}/join",
+                data={"csrf_token": csrf},
+                allow_redirects=False,
+                timeout=30,
+            )
             status = resp.status_code
         except requests.RequestException:
             status = 0
@@ -149,19 +183,25 @@ def main() -> int:
         return latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000 if latencies else float("nan")
 
     with app.app_context():
-        from lms.extensions import db
+        from lms.core.extensions import db
         from lms.live_sessions.models import LiveSession
 
         meeting_id = db.session.get(LiveSession, session_id).meeting_id
-    print(f"joins: {len(results)} answered of {n} ({len(pending)} not finished), {ok} redirected to BBB, "
-          f"{len(results) - ok} failed; statuses: {sorted({s for s, _ in results})}")
+    print(
+        f"joins: {len(results)} answered of {n} ({len(pending)} not finished), {ok} redirected to BBB, "
+        f"{len(results) - ok} failed; statuses: {sorted({s for s, _ in results})}"
+    )
     print(f"wall time: {wall:.2f} s, throughput: {len(results) / wall:.0f} joins/s, workers: {args.workers}")
-    print(f"latency ms: p50 {pct(0.50):.0f}, p90 {pct(0.90):.0f}, p99 {pct(0.99):.0f}, "
-          f"max {latencies[-1] * 1000 if latencies else float('nan'):.0f}, "
-          f"mean {statistics.mean(latencies) * 1000 if latencies else float('nan'):.0f}")
+    print(
+        f"latency ms: p50 {pct(0.50):.0f}, p90 {pct(0.90):.0f}, p99 {pct(0.99):.0f}, "
+        f"max {latencies[-1] * 1000 if latencies else float('nan'):.0f}, "
+        f"mean {statistics.mean(latencies) * 1000 if latencies else float('nan'):.0f}"
+    )
     creates = double.call_count("create")
-    print(f"BBB create calls: {creates}, meetings really created: {double.create_count(meeting_id)}, "
-          f"getMeetingInfo calls: {double.call_count('getMeetingInfo')}")
+    print(
+        f"BBB create calls: {creates}, meetings really created: {double.create_count(meeting_id)}, "
+        f"getMeetingInfo calls: {double.call_count('getMeetingInfo')}"
+    )
     tool_server.shutdown()  # type: ignore[attr-defined]
     bbb_server.shutdown()  # type: ignore[attr-defined]
     if args.db:

@@ -83,8 +83,15 @@ class Score:
         )
 
     def with_timestamp(self, timestamp: dt.datetime) -> Score:
-        return Score(self.user_id, self.score_given, self.score_maximum, self.activity_progress,
-                     self.grading_progress, timestamp, self.comment)
+        return Score(
+            self.user_id,
+            self.score_given,
+            self.score_maximum,
+            self.activity_progress,
+            self.grading_progress,
+            timestamp,
+            self.comment,
+        )
 
     def to_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -133,8 +140,11 @@ class LineItem:
 
     def to_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {"label": self.label, "scoreMaximum": self.score_maximum}
-        for key, value in (("resourceLinkId", self.resource_link_id), ("resourceId", self.resource_id),
-                           ("tag", self.tag)):
+        for key, value in (
+            ("resourceLinkId", self.resource_link_id),
+            ("resourceId", self.resource_id),
+            ("tag", self.tag),
+        ):
             if value:
                 body[key] = value
         return body
@@ -179,8 +189,9 @@ class AgsClient:
         limit: int | None = None,
     ) -> Iterator[LineItem]:
         """All line items of the container matching the filters, following ``Link: <…>; rel="next"``."""
-        params = {k: v for k, v in (("resource_link_id", resource_link_id), ("resource_id", resource_id),
-                                    ("tag", tag)) if v}
+        params = {
+            k: v for k, v in (("resource_link_id", resource_link_id), ("resource_id", resource_id), ("tag", tag)) if v
+        }
         if limit:
             params["limit"] = str(limit)
         url: str | None = _with_query(lineitems_url, params)
@@ -203,15 +214,19 @@ class AgsClient:
         """The first line item with this resource link id and tag (both checked here too: not every platform
         filters)."""
         for item in self.lineitems(lineitems_url, resource_link_id=resource_link_id, tag=tag):
-            if (resource_link_id is None or item.resource_link_id == resource_link_id) and (
-                tag is None or item.tag == tag
-            ) and item.id:
+            if (
+                (resource_link_id is None or item.resource_link_id == resource_link_id)
+                and (tag is None or item.tag == tag)
+                and item.id
+            ):
                 return item
         return None
 
     def create_lineitem(self, lineitems_url: str, item: LineItem) -> LineItem:
         response = self.session.request(
-            "POST", lineitems_url, "AGS create line item",
+            "POST",
+            lineitems_url,
+            "AGS create line item",
             json=item.to_json(),
             headers={"Content-Type": MEDIA_LINEITEM, "Accept": MEDIA_LINEITEM},
         )
@@ -238,7 +253,9 @@ class AgsClient:
         if not self.can(SCOPE_SCORE):
             raise PermanentServiceError("no_score_scope", "the platform did not grant the score scope")
         self.session.request(
-            "POST", scores_url(lineitem_url), "AGS score",
+            "POST",
+            scores_url(lineitem_url),
+            "AGS score",
             json=score.to_json(),
             headers={"Content-Type": MEDIA_SCORE},
         )

@@ -194,9 +194,7 @@ def parse_launch(body: Mapping[str, Any], client_id: str) -> Launch:
         deep_linking = DeepLinkingSettings(
             return_url=str(dl_claim["deep_link_return_url"]),
             accept_types=_tuple_of_str(dl_claim.get("accept_types")),
-            accept_presentation_document_targets=_tuple_of_str(
-                dl_claim.get("accept_presentation_document_targets")
-            ),
+            accept_presentation_document_targets=_tuple_of_str(dl_claim.get("accept_presentation_document_targets")),
             accept_multiple=bool(dl_claim.get("accept_multiple", False)),
             data=dl_claim.get("data") if isinstance(dl_claim.get("data"), str) else None,
             title=_str(dl_claim.get("title")),

@@ -98,7 +98,7 @@ class HardenedLaunch(FlaskMessageLaunch):
             raise LaunchError(code, str(exc)) from exc
 
     def _check_required_claims(self) -> None:
-        body = self._jwt.get("body")
+        body: Any = self._jwt.get("body")
         if not isinstance(body, Mapping):
             raise LaunchError("invalid_message", "id_token body is not a JSON object")
         for claim in ("iss", "aud", "sub", "nonce"):

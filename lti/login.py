@@ -58,8 +58,10 @@ class CookieService(FlaskCookieService):
     """
 
     def update_response(self, response: Any) -> None:
-        secure = bool(self._request.is_secure())
-        for key, data in self._cookie_data_to_set.items():
+        request: Any = self._request
+        secure = bool(request.is_secure())
+        cookies: dict[str, Any] = self._cookie_data_to_set or {}
+        for key, data in cookies.items():
             response.set_cookie(
                 key=key,
                 value=data["value"],

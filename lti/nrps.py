@@ -129,5 +129,10 @@ class NrpsClient:
             for member in page.members:
                 members[member.user_id] = member  # a member repeated on a later page: the later entry wins
             last_next = page.next_url
-        return Roster(members=tuple(members.values()), context_id=context_id, pages=count,
-                      complete=last_next is None, skipped=skipped)
+        return Roster(
+            members=tuple(members.values()),
+            context_id=context_id,
+            pages=count,
+            complete=last_next is None,
+            skipped=skipped,
+        )

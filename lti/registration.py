@@ -45,8 +45,9 @@ class RegistrationError(LtiError):
 
     status = 400
 
-    def __init__(self, code: str, detail: str = "", *, platform_message: str | None = None,
-                 status: int | None = None) -> None:
+    def __init__(
+        self, code: str, detail: str = "", *, platform_message: str | None = None, status: int | None = None
+    ) -> None:
         super().__init__(code, detail)
         self.platform_message = platform_message
         if status is not None:
@@ -312,8 +313,12 @@ def register_tool(
                 message = str(doc.get("error_description") or doc.get("error") or message)
         except ValueError:
             pass
-        raise RegistrationError("registration_refused", f"HTTP {resp.status_code}", platform_message=message,
-                                status=400 if resp.status_code < 500 else 502)
+        raise RegistrationError(
+            "registration_refused",
+            f"HTTP {resp.status_code}",
+            platform_message=message,
+            status=400 if resp.status_code < 500 else 502,
+        )
     try:
         answer = resp.json()
     except ValueError as exc:

@@ -89,9 +89,7 @@ class RegistryToolConf(ToolConfAbstract):
     def find_registration_by_issuer(self, iss: str, *args: Any, **kwargs: Any) -> Registration:
         return self._registration(self.find_record(iss, None, kwargs.get("action")))
 
-    def find_registration_by_params(
-        self, iss: str, client_id: str | None, *args: Any, **kwargs: Any
-    ) -> Registration:
+    def find_registration_by_params(self, iss: str, client_id: str | None, *args: Any, **kwargs: Any) -> Registration:
         return self._registration(self.find_record(iss, client_id, kwargs.get("action")))
 
     def find_deployment(self, iss: str, deployment_id: str) -> Deployment | None:

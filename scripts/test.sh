@@ -19,8 +19,11 @@ if [ ! -x "${MEDIENWERK_CHROMIUM:-/usr/bin/chromium}" ]; then
   fi
 fi
 
-echo "== lint"
+echo "== lint: ruff, formatting, the import contracts (pyproject.toml), types"
 .venv/bin/ruff check lms lti tests bench
+.venv/bin/ruff format --check --quiet lms lti tests bench
+.venv/bin/lint-imports --no-cache >/dev/null || .venv/bin/lint-imports --no-cache
+.venv/bin/mypy
 
 PG_URI=${MEDIENWERK_TEST_POSTGRES_URI:-postgresql+psycopg://postgres@127.0.0.1:5432/test}
 pg_answers() {

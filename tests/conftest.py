@@ -24,8 +24,8 @@ from flask import Flask
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from lms import create_app
+from lms.core.extensions import db
 from lms.demo.platform import PlatformDouble, create_platform_app, register_double
-from lms.extensions import db
 
 POSTGRES = os.environ.get("MEDIENWERK_TEST_DATABASE_URI", "").startswith("postgresql")
 
@@ -59,12 +59,14 @@ def db_uri(tmp_path: Path, postgres_schema_uri: str | None) -> str:
 
 @pytest.fixture
 def app(db_uri: str, tmp_path: Path) -> Iterator[Flask]:
-    app = create_app({
-        "TESTING": True,
-        "SQLALCHEMY_DATABASE_URI": db_uri,
-        "SECRET_KEY": "test-secret",
-        "JOBS_SQLITE_PATH": str(tmp_path / "jobs.sqlite"),
-    })
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": db_uri,
+            "SECRET_KEY": "test-secret",
+            "JOBS_SQLITE_PATH": str(tmp_path / "jobs.sqlite"),
+        }
+    )
     with app.app_context():
         db.drop_all()
         db.create_all()
@@ -162,8 +164,15 @@ class Lti:
         action, fields = form_fields(auth.text)
         return session.post(action, data=fields, timeout=10)
 
-    def launch_with(self, persona: str = "volunteer", *, headers: dict[str, Any] | None = None,
-                    token: str | None = None, state: str | None = None, **overrides: Any) -> requests.Response:
+    def launch_with(
+        self,
+        persona: str = "volunteer",
+        *,
+        headers: dict[str, Any] | None = None,
+        token: str | None = None,
+        state: str | None = None,
+        **overrides: Any,
+    ) -> requests.Response:
         """A launch whose id_token the test shapes itself (same login, nonce and state as a real one)."""
         session, query = self.auth_request(persona)
         claims = self.double.claims(persona, query["nonce"], **overrides)

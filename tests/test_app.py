@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from lms import create_app
-from lms.config import ConfigError
+from lms.core.config import ConfigError
 from lti.roles import Role, map_role
 from tests.conftest import Lti, page_text
 
@@ -92,9 +92,9 @@ def test_forged_or_expired_launch_token_is_401(lti: Lti) -> None:
     assert resp.status_code == 401 and "Sitzung ist abgelaufen" in page_text(resp.text)
     ok = lti.launch()
     with lti.app.app_context():
-        from lms.db import utcnow
-        from lms.extensions import db
-        from lms.launches.models import LaunchSession
+        from lms.core.db import utcnow
+        from lms.core.extensions import db
+        from lms.core.launch_session import LaunchSession
 
         session = db.session.query(LaunchSession).one()
         session.expires_at = utcnow()
@@ -191,6 +191,7 @@ def test_compiled_catalogue_matches_the_po_file() -> None:
     from babel.messages.pofile import read_po
 
     folder = ROOT / "lms" / "translations" / "en" / "LC_MESSAGES"
+
     def key(value: object) -> object:
         return tuple(value) if isinstance(value, list | tuple) else value
 
@@ -201,7 +202,7 @@ def test_compiled_catalogue_matches_the_po_file() -> None:
 
 
 def test_request_logs_do_not_carry_tokens() -> None:
-    from lms.logs import redact
+    from lms.core.logs import redact
 
     line = '127.0.0.1 - - "GET /t/ImFiYyI.aw.xyz/m/ HTTP/1.1" 200 -'
     assert "ImFiYyI" not in redact(line) and "/t/…/m/" in redact(line)
@@ -211,11 +212,18 @@ def test_request_logs_do_not_carry_tokens() -> None:
 def test_launch_state_lives_in_redis_when_configured(db_uri: str, tmp_path) -> None:
     import redis
 
-    from lms.extensions import db
-    from lms.state.store import RedisStateStore
+    from lms.core.extensions import db
+    from lms.core.state import RedisStateStore
 
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": db_uri, "SECRET_KEY": "x",
-                      "REDIS_URL": "redis://127.0.0.1:6379/15", "JOBS_SQLITE_PATH": str(tmp_path / "j.sqlite")})
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": db_uri,
+            "SECRET_KEY": "x",
+            "REDIS_URL": "redis://127.0.0.1:6379/15",
+            "JOBS_SQLITE_PATH": str(tmp_path / "j.sqlite"),
+        }
+    )
     store = app.extensions["medienwerk"]["state_store"]
     assert isinstance(store, RedisStateStore)
     with app.app_context():
@@ -235,11 +243,19 @@ def test_launch_state_lives_in_redis_when_configured(db_uri: str, tmp_path) -> N
         double = PlatformDouble(issuer="x")
         platform = LiveServer(create_platform_app(double))
         double.issuer, double.tool_login_url, double.tool_launch_url = (
-            platform.url, tool.url + "/lti/login", tool.url + "/lti/launch")
+            platform.url,
+            tool.url + "/lti/login",
+            tool.url + "/lti/launch",
+        )
         with app.app_context():
-            add_platform(issuer=double.issuer, client_id=double.client_id, deployment_id="1",
-                         auth_login_url=double.auth_login_url, auth_token_url=double.auth_token_url,
-                         key_set_url=double.key_set_url)
+            add_platform(
+                issuer=double.issuer,
+                client_id=double.client_id,
+                deployment_id="1",
+                auth_login_url=double.auth_login_url,
+                auth_token_url=double.auth_token_url,
+                key_set_url=double.key_set_url,
+            )
             db.session.commit()
         tool.start()
         platform.start()
@@ -261,10 +277,10 @@ def test_launch_state_lives_in_redis_when_configured(db_uri: str, tmp_path) -> N
 def test_expired_launch_sessions_are_purged(lti: Lti) -> None:
     import datetime as dt
 
-    from lms.db import utcnow
-    from lms.extensions import db
+    from lms.core.db import utcnow
+    from lms.core.extensions import db
+    from lms.core.launch_session import LaunchSession
     from lms.launches.jobs import purge_expired
-    from lms.launches.models import LaunchSession
 
     lti.launch()
     lti.launch("trainer")
@@ -283,12 +299,17 @@ def test_gunicorn_access_log_is_redacted() -> None:
 
     from gunicorn.config import Config
 
-    from lms.logs import GunicornLogger
+    from lms.core.logs import GunicornLogger
 
     logger = GunicornLogger(Config())
-    environ = {"REQUEST_METHOD": "GET", "RAW_URI": "/t/ImFiYyI.aw.xyz/live/?checksum=abc",
-               "SERVER_PROTOCOL": "HTTP/1.1", "PATH_INFO": "/live-feed/secret-feed-token.ics",
-               "QUERY_STRING": "token=abc", "HTTP_REFERER": "https://tool/t/ImFiYyI.aw.xyz/"}
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "RAW_URI": "/t/ImFiYyI.aw.xyz/live/?checksum=abc",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "PATH_INFO": "/live-feed/secret-feed-token.ics",
+        "QUERY_STRING": "token=abc",
+        "HTTP_REFERER": "https://tool/t/ImFiYyI.aw.xyz/",
+    }
     resp = SimpleNamespace(status="200 OK", sent=10, headers=[])
     atoms = logger.atoms(resp, {}, environ, dt.timedelta(seconds=1))
     joined = " ".join(str(v) for v in atoms.values())

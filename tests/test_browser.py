@@ -13,13 +13,10 @@ from tests.conftest import Lti
 pytestmark = pytest.mark.browser
 
 
-
-
-
-
-@pytest.mark.parametrize(("persona", "expected"), [("volunteer", "Hallo Lena Schreiner!"),
-                                                    ("trainer", "Trainer*in"),
-                                                    ("coordinator", "Koordination")])
+@pytest.mark.parametrize(
+    ("persona", "expected"),
+    [("volunteer", "Hallo Lena Schreiner!"), ("trainer", "Trainer*in"), ("coordinator", "Koordination")],
+)
 def test_demo_lms_launches_tool_in_iframe(lti: Lti, browser: Any, persona: str, expected: str) -> None:
     context = browser.new_context()
     page = context.new_page()

@@ -4,16 +4,24 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from lms.extensions import db
+from lms.core.extensions import db
 from lms.platforms.models import Chamber, Platform
 from lms.users.models import User
 
 MOODLE = "https://moodle.hwk-musterstadt.de"
 ARGS = [
-    "--issuer", MOODLE, "--client-id", "abc123", "--deployment-id", "1",
-    "--auth-login-url", MOODLE + "/mod/lti/auth.php",
-    "--auth-token-url", MOODLE + "/mod/lti/token.php",
-    "--key-set-url", MOODLE + "/mod/lti/certs.php",
+    "--issuer",
+    MOODLE,
+    "--client-id",
+    "abc123",
+    "--deployment-id",
+    "1",
+    "--auth-login-url",
+    MOODLE + "/mod/lti/auth.php",
+    "--auth-token-url",
+    MOODLE + "/mod/lti/token.php",
+    "--key-set-url",
+    MOODLE + "/mod/lti/certs.php",
 ]
 
 

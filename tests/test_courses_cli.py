@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from lms import create_app
-from lms.resources import COURSES_DIR
+from lms.core.resources import COURSES_DIR
 
 FIXTURES = Path(__file__).parent / "courses" / "fixtures"
 

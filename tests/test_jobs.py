@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
-from lms.jobs import Jobs
-from lms.state import get_state_store
+from lms.core.jobs import Jobs
+from lms.core.state import get_state_store
 
 
 def test_task_runs_in_app_context_through_the_embedded_consumer(app) -> None:

@@ -7,9 +7,9 @@ import time
 import pytest
 from sqlalchemy import select
 
+from lms.core.extensions import db
+from lms.core.launch_session import LaunchSession
 from lms.demo.platform import DROP, MEMBERSHIP, PlatformDouble
-from lms.extensions import db
-from lms.launches.models import LaunchSession
 from lms.platforms.services import set_platform_enabled
 from lms.users.models import Course, Enrollment, User
 from lti.keys import generate_key
@@ -77,6 +77,7 @@ def test_replayed_id_token_is_rejected(lti: Lti) -> None:
 
 
 # -- the 1EdTech certification "known bad payloads" (LTI Advantage cert §6.1.1) ----------------------------
+
 
 def _bad(lti: Lti, case: str):  # noqa: ANN202
     if case == "no_kid":
@@ -190,8 +191,13 @@ def test_platform_key_rotation_is_picked_up(lti: Lti) -> None:
 @pytest.mark.parametrize(
     "overrides",
     [
-        {LTI + "roles": [MEMBERSHIP + "Learner", "http://purl.imsglobal.org/vocab/lis/v2/institution/person#Student",
-                         MEMBERSHIP + "Mentor"]},
+        {
+            LTI + "roles": [
+                MEMBERSHIP + "Learner",
+                "http://purl.imsglobal.org/vocab/lis/v2/institution/person#Student",
+                MEMBERSHIP + "Mentor",
+            ]
+        },
         {LTI + "roles": ["Learner"]},
         {LTI + "roles": ["Instructor"]},
         {LTI + "roles": ["http://purl.imsglobal.org/vocab/lis/v2/uknownrole/unknown#Unknown"]},
@@ -202,8 +208,18 @@ def test_platform_key_rotation_is_picked_up(lti: Lti) -> None:
         {"name": DROP, "given_name": DROP, "family_name": DROP, "email": DROP},
         {LTI + "context": DROP, "name": DROP, "given_name": DROP, "family_name": DROP},
     ],
-    ids=["multiple-roles", "short-learner", "short-instructor", "unknown-role", "empty-role", "no-roles",
-         "email-only", "names-only", "no-pii", "email-without-context"],
+    ids=[
+        "multiple-roles",
+        "short-learner",
+        "short-instructor",
+        "unknown-role",
+        "empty-role",
+        "no-roles",
+        "email-only",
+        "names-only",
+        "no-pii",
+        "email-without-context",
+    ],
 )
 def test_valid_certification_variants_are_accepted(lti: Lti, overrides: dict) -> None:
     resp = lti.launch_with(**overrides)

@@ -25,7 +25,7 @@ import sqlalchemy
 from flask import Flask
 
 from lms import create_app
-from lms.extensions import db
+from lms.core.extensions import db
 from tests.conftest import Lti, platform_double_for
 
 BIN = Path(sys.executable).parent
@@ -55,11 +55,13 @@ def install(db_uri: str, tmp_path: Path) -> dict[str, str]:
     """A fresh install's environment: an empty database and an instance folder, no Redis."""
     _empty_database(db_uri)
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIENWERK_")}
-    env.update({
-        "MEDIENWERK_SQLALCHEMY_DATABASE_URI": db_uri,
-        "MEDIENWERK_SECRET_KEY": "serving-test-secret",
-        "MEDIENWERK_INSTANCE_PATH": str(tmp_path / "instance"),
-    })
+    env.update(
+        {
+            "MEDIENWERK_SQLALCHEMY_DATABASE_URI": db_uri,
+            "MEDIENWERK_SECRET_KEY": "serving-test-secret",
+            "MEDIENWERK_INSTANCE_PATH": str(tmp_path / "instance"),
+        }
+    )
     return env
 
 
@@ -107,14 +109,16 @@ def _job_result(env: dict[str, str]) -> Any:
     it; None when nobody ran it in time."""
     from huey.exceptions import HueyException
 
+    from lms.core.jobs import jobs
     from lms.grades.jobs import deliver_scores
-    from lms.jobs import jobs
 
-    app = create_app({
-        "TESTING": True,
-        "SQLALCHEMY_DATABASE_URI": env["MEDIENWERK_SQLALCHEMY_DATABASE_URI"],
-        "JOBS_SQLITE_PATH": str(Path(env["MEDIENWERK_INSTANCE_PATH"]) / "jobs.sqlite"),
-    })
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": env["MEDIENWERK_SQLALCHEMY_DATABASE_URI"],
+            "JOBS_SQLITE_PATH": str(Path(env["MEDIENWERK_INSTANCE_PATH"]) / "jobs.sqlite"),
+        }
+    )
     assert jobs.app is app and not jobs.huey.immediate
     result = deliver_scores.enqueue([])
     try:
@@ -132,10 +136,25 @@ def test_gunicorn_with_two_workers_serves_sixteen_first_launches_at_once(
     platform.start()
     try:
         assert "signing key" in _cli(install, "db", "upgrade")
-        _cli(install, "platform", "add", "--issuer", double.issuer, "--client-id", double.client_id,
-             "--deployment-id", double.deployment_id, "--auth-login-url", double.auth_login_url,
-             "--auth-token-url", double.auth_token_url, "--key-set-url", double.key_set_url,
-             "--chamber", "hwk-test")
+        _cli(
+            install,
+            "platform",
+            "add",
+            "--issuer",
+            double.issuer,
+            "--client-id",
+            double.client_id,
+            "--deployment-id",
+            double.deployment_id,
+            "--auth-login-url",
+            double.auth_login_url,
+            "--auth-token-url",
+            double.auth_token_url,
+            "--key-set-url",
+            double.key_set_url,
+            "--chamber",
+            "hwk-test",
+        )
         command = [str(BIN / "gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{port}", "lms:create_app()"]
         with _server(command, install, port, tmp_path / "gunicorn.log"):
             lti = Lti(tool=tool, platform=platform, double=double, app=Flask("unused"))  # type: ignore[arg-type]
@@ -186,5 +205,3 @@ def test_a_get_of_the_key_set_creates_no_key(client: Any, app: Flask) -> None:
     assert client.get("/lti/jwks").get_json() == {"keys": []}
     with app.app_context():
         assert db.session.execute(sqlalchemy.select(ToolKey)).first() is None
-
-

@@ -145,8 +145,7 @@ def id_problem(value: object, what: str = "id") -> str | None:
         return f"{what} must be text such as 'm1-konten-schuetzen'"
     if not ID_RE.match(value):
         return (
-            f"invalid {what} '{value}': use lowercase letters, digits and hyphens only "
-            "(no hyphen at the start or end)"
+            f"invalid {what} '{value}': use lowercase letters, digits and hyphens only (no hyphen at the start or end)"
         )
     return None
 
@@ -198,9 +197,7 @@ def lookup(data: Any, where: YamlPath) -> Any:
     return data
 
 
-def check_text(
-    report: Reporter, path: Path, doc: YamlDoc, data: dict, key: str, where: YamlPath = ()
-) -> str | None:
+def check_text(report: Reporter, path: Path, doc: YamlDoc, data: dict, key: str, where: YamlPath = ()) -> str | None:
     """A required non-empty text value."""
     value = data.get(key)
     if value is None or value == "":
@@ -227,9 +224,7 @@ def check_int(
         return None
     if not is_int(value) or value < low or (high is not None and value > high):
         bound = f"from {low} to {high}" if high is not None else f"of at least {low}"
-        report.add(
-            path, doc.line(*where, key), f"'{key}' must be a whole number {bound}, not {value!r}"
-        )
+        report.add(path, doc.line(*where, key), f"'{key}' must be a whole number {bound}, not {value!r}")
         return None
     return int(value)
 
@@ -264,9 +259,7 @@ def check_link(
         if not target:
             return  # a link to a place on the same page
         if target.startswith(("/", "\\")):
-            report.add(
-                source, line, f"absolute link '{url}' is not allowed: link relative to this file"
-            )
+            report.add(source, line, f"absolute link '{url}' is not allowed: link relative to this file")
             return
         resolved = (source.parent / target).resolve()
         if not resolved.exists():
@@ -282,9 +275,7 @@ def check_link(
             )
 
 
-def check_image(
-    report: Reporter, source: Path, line: int, url: str, alt: str, module_dir: Path
-) -> None:
+def check_image(report: Reporter, source: Path, line: int, url: str, alt: str, module_dir: Path) -> None:
     """Rules for an image `![alt](url)`: alt text, only files in the module's assets/."""
     if not alt.strip():
         report.add(source, line, "image has no alt text: describe what the picture shows")
@@ -357,13 +348,9 @@ def check_question(report: Reporter, path: Path, question: RawQuestion) -> str:
         elif not answer.feedback_html:
             report.add(path, answer.line, "answer has an empty 'Feedback:' line")
         if answer.extra:
-            report.add(
-                path, answer.line, "answer has more than its text and one 'Feedback:' paragraph"
-            )
+            report.add(path, answer.line, "answer has more than its text and one 'Feedback:' paragraph")
     if question.extra_line is not None:
-        report.add(
-            path, question.extra_line, "text after the answers is not shown: move it above them"
-        )
+        report.add(path, question.extra_line, "text after the answers is not shown: move it above them")
     if len(answers) < 2:
         report.add(path, line, "question needs at least two answers")
     correct = sum(answer.mark == "x" for answer in answers)
@@ -371,9 +358,7 @@ def check_question(report: Reporter, path: Path, question: RawQuestion) -> str:
         report.add(path, line, "question has no correct answer: mark one with [x]")
     if declared == "true_false":
         if sorted(answer.text for answer in answers) != ["Falsch", "Wahr"]:
-            report.add(
-                path, line, "typ=wahr-falsch needs exactly the two answers 'Wahr' and 'Falsch'"
-            )
+            report.add(path, line, "typ=wahr-falsch needs exactly the two answers 'Wahr' and 'Falsch'")
         elif correct != 1:
             report.add(path, line, "typ=wahr-falsch needs exactly one correct answer")
         return declared

@@ -266,16 +266,10 @@ def load_course(path: Path) -> Course:
             if file.id is not None:
                 _claim_id(report, seen, file.id, file.path, file.doc.line("id"))
     targets = tuple(
-        (file.rel, draft.folder.name, file.id)
-        for draft in drafts
-        for file in draft.files
-        if file.id is not None
+        (file.rel, draft.folder.name, file.id) for draft in drafts for file in draft.files if file.id is not None
     )
     content_files = frozenset(file.path.resolve() for d in drafts for file in d.files)
-    built = {
-        draft.folder.name: _build_module(report, draft, targets, content_files, seen)
-        for draft in drafts
-    }
+    built = {draft.folder.name: _build_module(report, draft, targets, content_files, seen) for draft in drafts}
 
     bad = {p.path.parts[0] for p in report.problems if len(p.path.parts) > 1}
     modules = sorted(
@@ -283,9 +277,7 @@ def load_course(path: Path) -> Course:
         key=lambda module: (module.order, module.id),
     )
     served = {module.id for module in modules}
-    modules = [
-        _replace_prerequisites(m, tuple(p for p in m.prerequisites if p in served)) for m in modules
-    ]
+    modules = [_replace_prerequisites(m, tuple(p for p in m.prerequisites if p in served)) for m in modules]
     qualifications = _load_qualifications(report, root, known, [m.id for m in modules])
     problems = sorted(report.problems, key=lambda p: (p.path.parts, p.line, p.message))
     return Course(tuple(modules), tuple(qualifications), tuple(problems))
@@ -297,17 +289,14 @@ def _replace_prerequisites(module: Module, prerequisites: tuple[str, ...]) -> Mo
     return replace(module, prerequisites=prerequisites)
 
 
-def _claim_id(
-    report: Reporter, seen: dict[str, tuple[Path, int]], item_id: str, path: Path, line: int
-) -> None:
+def _claim_id(report: Reporter, seen: dict[str, tuple[Path, int]], item_id: str, path: Path, line: int) -> None:
     """Ids of items and questions are unique in the whole course."""
     if item_id in seen:
         first_path, first_line = seen[item_id]
         report.add(
             path,
             line,
-            f"duplicate id '{item_id}' "
-            f"(already used in {report.relative(first_path)}:{first_line})",
+            f"duplicate id '{item_id}' (already used in {report.relative(first_path)}:{first_line})",
         )
     else:
         seen[item_id] = (path, line)
@@ -360,9 +349,7 @@ def _check_module_meta(report: Reporter, path: Path, doc: YamlDoc, folder: str) 
         if (message := id_problem(module_id, "module id")) is not None:
             report.add(path, doc.line("id"), message)
         elif module_id != folder:
-            report.add(
-                path, doc.line("id"), f"id '{module_id}' must equal the folder name '{folder}'"
-            )
+            report.add(path, doc.line("id"), f"id '{module_id}' must equal the folder name '{folder}'")
         else:
             meta["id"] = module_id
     for key in ("title", "summary"):
@@ -372,9 +359,7 @@ def _check_module_meta(report: Reporter, path: Path, doc: YamlDoc, folder: str) 
         if isinstance(version, str) and version.strip():
             meta["version"] = version.strip()
         else:
-            report.add(
-                path, doc.line("version"), f"'version' must be text in quotes, e.g. \"{version}\""
-            )
+            report.add(path, doc.line("version"), f"'version' must be text in quotes, e.g. \"{version}\"")
     meta["order"] = check_int(report, path, doc, data, "order", 0)
     meta["minutes"] = check_int(report, path, doc, data, "minutes", 1)
     pass_mark = check_int(report, path, doc, data, "pass_mark", 1, 100)
@@ -388,14 +373,10 @@ def _check_module_meta(report: Reporter, path: Path, doc: YamlDoc, folder: str) 
     return meta
 
 
-def _check_digcomp(
-    report: Reporter, path: Path, doc: YamlDoc, data: dict[str, Any]
-) -> tuple[Competence, ...]:
+def _check_digcomp(report: Reporter, path: Path, doc: YamlDoc, data: dict[str, Any]) -> tuple[Competence, ...]:
     if "digcomp" not in data or data["digcomp"] is None:
         return ()
-    digcomp = check_mapping(
-        report, path, doc, ("framework", "competences"), (), ("digcomp",), "digcomp"
-    )
+    digcomp = check_mapping(report, path, doc, ("framework", "competences"), (), ("digcomp",), "digcomp")
     if digcomp is None:
         return ()
     framework = digcomp.get("framework")
@@ -453,10 +434,7 @@ def _check_prerequisites(report: Reporter, draft: _Module, known: set[str]) -> N
 
 def _check_cycles(report: Reporter, drafts: list[_Module]) -> None:
     """Prerequisites must not go round in a circle."""
-    graph = {
-        d.folder.name: [p for p in d.meta.get("prerequisites", ()) if p != d.folder.name]
-        for d in drafts
-    }
+    graph = {d.folder.name: [p for p in d.meta.get("prerequisites", ()) if p != d.folder.name] for d in drafts}
     reported: set[str] = set()
     for draft in drafts:
         start = draft.folder.name
@@ -576,9 +554,7 @@ def _build_item(
     path, doc, meta = file.path, file.doc, file.meta
     module_key = draft.folder.name
     digest = content_hash(file.text, module_key)
-    rendered = render_item(
-        file.text, file.kind, RenderContext(file.rel, module_key, targets), digest
-    )
+    rendered = render_item(file.text, file.kind, RenderContext(file.rel, module_key, targets), digest)
     for line, message in rendered.issues:
         report.add(path, line, message)
     _check_refs(report, path, draft.folder, rendered, content_files)
@@ -632,12 +608,8 @@ def _quiz_item(
         kind = check_question(report, path, raw)
         if raw.id is not None and id_problem(raw.id) is None:
             _claim_id(report, seen, raw.id, path, raw.line)
-        answers = tuple(
-            Answer(a.text_html, a.mark == "x", a.feedback_html or "") for a in raw.answers or ()
-        )
-        questions.append(
-            Question(raw.id or "", kind, raw.prompt_html, answers, raw.title, raw.title_html)
-        )
+        answers = tuple(Answer(a.text_html, a.mark == "x", a.feedback_html or "") for a in raw.answers or ())
+        questions.append(Question(raw.id or "", kind, raw.prompt_html, answers, raw.title, raw.title_html))
     own = check_int(report, path, doc, file.meta, "pass_mark", 1, 100)
     pass_mark = own if own is not None else draft.meta.get("pass_mark", DEFAULT_PASS_MARK)
     return replace(item, questions=tuple(questions), pass_mark=pass_mark)
@@ -667,9 +639,7 @@ def _task_item(report: Reporter, item: Item, file: _File, rendered: Rendered) ->
     )
 
 
-def _load_qualifications(
-    report: Reporter, root: Path, known: set[str], served: list[str]
-) -> list[Qualification]:
+def _load_qualifications(report: Reporter, root: Path, known: set[str], served: list[str]) -> list[Qualification]:
     path = root / QUALIFICATIONS_FILE
     if not path.is_file():
         report.add(path, 1, f"{QUALIFICATIONS_FILE} is missing")
@@ -706,9 +676,7 @@ def _load_qualifications(
             if (message := id_problem(qualification_id, "qualification id")) is not None:
                 report.add(path, doc.line(*where, "id"), message)
             elif qualification_id in ids:
-                report.add(
-                    path, doc.line(*where, "id"), f"duplicate qualification id '{qualification_id}'"
-                )
+                report.add(path, doc.line(*where, "id"), f"duplicate qualification id '{qualification_id}'")
             ids.add(str(qualification_id))
         title = check_text(report, path, doc, data, "title", where)
         description = data.get("description") or ""

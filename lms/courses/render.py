@@ -166,10 +166,7 @@ class Rendered:
 def _box_renderer(name: str, title: str) -> Callable[..., str]:
     def render(self: Any, tokens: Sequence[Token], idx: int, _options: Any, _env: Any) -> str:
         if tokens[idx].nesting == 1:
-            return (
-                f'<aside class="box box--{name}" role="note">'
-                f'<p class="box__title">{escapeHtml(title)}</p>\n'
-            )
+            return f'<aside class="box box--{name}" role="note"><p class="box__title">{escapeHtml(title)}</p>\n'
         return "</aside>\n"
 
     return render
@@ -349,11 +346,7 @@ def _close_index(tokens: Sequence[Token], start: int) -> int:
 
 
 def _h2_indices(tokens: Sequence[Token]) -> list[int]:
-    return [
-        i
-        for i, t in enumerate(tokens)
-        if t.type == "heading_open" and t.tag == "h2" and t.level == 0
-    ]
+    return [i for i, t in enumerate(tokens) if t.type == "heading_open" and t.tag == "h2" and t.level == 0]
 
 
 def _line(token: Token) -> int:
@@ -489,11 +482,7 @@ def _question(tokens: list[Token], env: dict) -> RawQuestion:
                     bad.append(part)
     rest = tokens[_close_index(tokens, 0) + 1 :]
     list_start = next(
-        (
-            i
-            for i, t in enumerate(rest)
-            if t.type == "bullet_list_open" and t.level == 0 and _is_task_list(rest, i)
-        ),
+        (i for i, t in enumerate(rest) if t.type == "bullet_list_open" and t.level == 0 and _is_task_list(rest, i)),
         None,
     )
     answers: tuple[RawAnswer, ...] | None = None
@@ -534,11 +523,7 @@ def _task(tokens: list[Token], env: dict) -> tuple[str, RawChecklist | None]:
         end = heads[number + 1] if number + 1 < len(heads) else len(tokens)
         heading_end = _close_index(tokens, start)
         list_start = next(
-            (
-                i
-                for i in range(heading_end + 1, end)
-                if tokens[i].type == "bullet_list_open" and tokens[i].level == 0
-            ),
+            (i for i in range(heading_end + 1, end) if tokens[i].type == "bullet_list_open" and tokens[i].level == 0),
             None,
         )
         removed = set(range(start, heading_end + 1))
@@ -562,9 +547,7 @@ def _syntax_issues(tokens: Sequence[Token], lines: list[str]) -> list[tuple[int,
     unknown_open = False  # the ':::' closing an unknown box is not a second problem
     for token in tokens:
         if token.type == "heading_open" and token.tag == "h1":
-            issues.append(
-                (_line(token), "level-1 heading (#) is not allowed: the title is shown for you")
-            )
+            issues.append((_line(token), "level-1 heading (#) is not allowed: the title is shown for you"))
         elif token.type.startswith("container_") and token.nesting == 1 and token.map:
             end = token.map[1]
             if end >= len(lines) or not lines[end].strip().startswith(":::"):

@@ -15,6 +15,8 @@ from typing import Any
 from flask_babel import gettext as _
 
 from lms.courses.content import Course
+from lms.live_sessions.queries import linkable_sessions
+from lms.live_sessions.timeutil import live_when
 
 MODULE_TAG = "module"  # lineItem tag of module links (AGS finds a link's column by resourceId + tag)
 
@@ -100,9 +102,36 @@ def content_entries() -> list[CatalogEntry]:
     return entries
 
 
+def live_entries(launch_session: Any) -> list[CatalogEntry]:
+    """The live tutorials overview and each upcoming tutorial the course's volunteers may see. A link's custom
+    parameter ``live`` is ``overview`` or a tutorial's id; a tutorial of another chamber is not found when the
+    link is launched, so links never cross chambers."""
+    group = _("Live-Tutorials")
+    entries = [
+        CatalogEntry(
+            id="live:overview",
+            title=_("Live-Tutorials: Übersicht und Anmeldung"),
+            group=group,
+            custom={"live": "overview"},
+            description=_("Alle kommenden Live-Tutorials, Anmeldung und Beitritt."),
+        )
+    ]
+    for live in linkable_sessions(launch_session.user.chamber_id, launch_session.course_id):
+        entries.append(
+            CatalogEntry(
+                id=f"live:{live.id}",
+                title=f"{live.title} ({live_when(live.starts_at, live.timezone)})",
+                group=group,
+                custom={"live": str(live.id)},
+                indent=True,
+            )
+        )
+    return entries
+
+
 def catalog(launch_session: Any) -> list[CatalogEntry]:
-    """Everything the picker offers for this launch, content first, then the providers' entries."""
-    entries = content_entries()
+    """Everything the picker offers for this launch: content, live tutorials, then the providers' entries."""
+    entries = content_entries() + live_entries(launch_session)
     seen = {e.id for e in entries}
     for provider in list(_providers):
         for entry in provider(launch_session):

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from lms.core.launch_session import LaunchSession
+from lms.core.state import get_state_store
 from lms.deep_linking.catalog import CatalogEntry
-from lms.launches.models import LaunchSession
 from lms.platforms.services import active_key
-from lms.state import get_state_store
 from lti.claims import DeepLinkingSettings
 from lti.deep_linking import ContentItem, LineItem, build_response, settings_from_dict, settings_to_dict
 from lti.keys import ToolKey
@@ -33,8 +33,9 @@ def content_item(entry: CatalogEntry, launch_url: str) -> ContentItem:
     line_item = None
     if entry.gradable:
         line_item = LineItem(label=entry.title, resource_id=entry.resource_id or entry.id, tag=entry.tag or "")
-    return ContentItem(title=entry.title, url=launch_url, custom=dict(entry.custom), text=entry.description,
-                       line_item=line_item)
+    return ContentItem(
+        title=entry.title, url=launch_url, custom=dict(entry.custom), text=entry.description, line_item=line_item
+    )
 
 
 def respond(

@@ -6,11 +6,10 @@ from typing import Any
 
 from flask import abort, g, render_template, request
 
+from lms.core.blueprints import tool_blueprint
+from lms.core.security import current_role
 from lms.deep_linking.catalog import catalog
 from lms.deep_linking.services import pending_request, respond
-from lms.extensions import db
-from lms.launches.blueprint import tool_blueprint
-from lms.launches.security import current_role
 from lti.deep_linking import DeepLinkingError
 from lti.roles import Role
 
@@ -21,8 +20,9 @@ def _page(settings: Any, entries: list[Any], error: str | None = None, chosen: s
     groups: dict[str, list[Any]] = {}
     for entry in entries:
         groups.setdefault(entry.group, []).append(entry)
-    return render_template("deep_linking/picker.html", settings=settings, groups=list(groups.items()),
-                           error=error, chosen=chosen or set())
+    return render_template(
+        "deep_linking/picker.html", settings=settings, groups=list(groups.items()), error=error, chosen=chosen or set()
+    )
 
 
 def _load() -> Any:
@@ -47,7 +47,7 @@ def choose() -> Any:
     settings = _load()
     if isinstance(settings, tuple):
         return settings
-    from lms.launches.views import tool_url
+    from lms.core.urls import tool_url
 
     entries = catalog(g.launch)
     chosen: list[Any] = []
@@ -66,6 +66,4 @@ def choose() -> Any:
         token = respond(g.launch, settings, chosen, tool_url("lti.launch"))
     except DeepLinkingError as exc:
         return _page(settings, entries, exc.code), 400
-    db.session.commit()  # the first use creates the tool key
-    return render_template("deep_linking/return.html", action=settings.return_url, jwt=token,
-                           cancelled=not chosen)
+    return render_template("deep_linking/return.html", action=settings.return_url, jwt=token, cancelled=not chosen)

@@ -359,9 +359,7 @@ class BBBDouble:
         bp.add_url_rule("/api/<path:call>", "api", self._view_api, methods=["GET", "POST"])
         bp.add_url_rule("/_double/client", "client", self._view_client)
         bp.add_url_rule("/_double/leave", "leave", self._view_leave, methods=["POST"])
-        bp.add_url_rule(
-            "/_double/playback/presentation/2.3/<record_id>", "playback", self._view_playback
-        )
+        bp.add_url_rule("/_double/playback/presentation/2.3/<record_id>", "playback", self._view_playback)
         return bp
 
     # -- control surface (tests) ----------------------------------------------------------------
@@ -399,8 +397,7 @@ class BBBDouble:
             return sum(
                 1
                 for c in self._calls
-                if (name is None or c.name == name)
-                and (meeting_id is None or c.meeting_id == meeting_id)
+                if (name is None or c.name == name) and (meeting_id is None or c.meeting_id == meeting_id)
             )
 
     def create_count(self, meeting_id: str) -> int:
@@ -544,9 +541,7 @@ class BBBDouble:
             self._release.wait(self.hang_seconds)
         if self.flavor == "scalelite":
             return _success([("version", "2.0"), ("build", "double")])
-        return _success(
-            [("version", "2.0"), ("apiVersion", "2.0"), ("bbbVersion", self.bbb_version)]
-        )
+        return _success([("version", "2.0"), ("apiVersion", "2.0"), ("bbbVersion", self.bbb_version)])
 
     def _view_api(self, call: str) -> BaseResponse:
         raw_query = request.query_string.decode("utf-8", "replace")
@@ -626,10 +621,7 @@ class BBBDouble:
             waiting = meeting.waiting_guests.get(found[1])
             attendee = meeting.attendees.get(found[1])
             if waiting is not None:
-                body = (
-                    f"<p>Waiting for a moderator to let you into <strong>"
-                    f"{escape(meeting.name)}</strong>.</p>"
-                )
+                body = f"<p>Waiting for a moderator to let you into <strong>{escape(meeting.name)}</strong>.</p>"
                 return _page("Waiting", body)
             if attendee is None:
                 return _page("Left", "<p>You have left the meeting.</p>")
@@ -663,9 +655,7 @@ class BBBDouble:
             rec = self._recordings.get(record_id)
             if rec is None or not rec.published:
                 return _page("Not found", "<p>No such recording.</p>", 404)
-            body = (
-                f"<p>Recording of <strong>{escape(rec.name)}</strong> ({escape(rec.record_id)})</p>"
-            )
+            body = f"<p>Recording of <strong>{escape(rec.name)}</strong> ({escape(rec.record_id)})</p>"
             return _page(rec.name, body)
 
     # -- API calls (run under the lock) ---------------------------------------------------------
@@ -704,23 +694,19 @@ class BBBDouble:
                         ("messageKey", "duplicateWarning"),
                         (
                             "message",
-                            "This conference was already in existence and may "
-                            "currently be in progress.",
+                            "This conference was already in existence and may currently be in progress.",
                         ),
                     ]
                 )
             raise _ApiError(
                 "idNotUnique",
-                "A meeting already exists with that meeting ID.  Please use a different "
-                "meeting ID.",
+                "A meeting already exists with that meeting ID.  Please use a different meeting ID.",
             )
 
         in_use = {m.voice_bridge for m in self._meetings.values()}
         voice_bridge = params.get("voiceBridge") or ""
         if voice_bridge and voice_bridge in in_use:
-            return _failed_errors(
-                [("nonUniqueVoiceBridge", "The selected voice bridge is already in use.")]
-            )
+            return _failed_errors([("nonUniqueVoiceBridge", "The selected voice bridge is already in use.")])
         while not voice_bridge or voice_bridge in in_use:
             voice_bridge = _rand(5, string.digits)
         create_ms = max(int(self.clock() * 1000), self._last_create_ms + 1)
@@ -784,11 +770,7 @@ class BBBDouble:
         token = _rand(16)
         self._sessions[token] = (meeting.meeting_id, attendee.user_id, meeting.internal_meeting_id)
         client_url = (
-            request.host_url.rstrip("/")
-            + request.script_root
-            + self.prefix
-            + "/_double/client?sessionToken="
-            + token
+            request.host_url.rstrip("/") + request.script_root + self.prefix + "/_double/client?sessionToken=" + token
         )
         if redirect_wanted:
             return redirect(client_url, code=302)
@@ -797,9 +779,7 @@ class BBBDouble:
                 ("messageKey", "guestWait" if waiting else "successfullyJoined"),
                 (
                     "message",
-                    "Guest waiting for approval to join meeting."
-                    if waiting
-                    else "You have joined successfully.",
+                    "Guest waiting for approval to join meeting." if waiting else "You have joined successfully.",
                 ),
                 ("meeting_id", meeting.internal_meeting_id),
                 ("user_id", attendee.internal_user_id),
@@ -830,8 +810,7 @@ class BBBDouble:
             if password is None:
                 raise _ApiError(
                     "Params required",
-                    "You must either send the valid role of the user, or the password, sould "
-                    "the meeting has one.",
+                    "You must either send the valid role of the user, or the password, sould the meeting has one.",
                 )
             if password == meeting.moderator_pw:
                 role = "MODERATOR"
@@ -894,13 +873,9 @@ class BBBDouble:
         if attendee is None:
             # without userID, BBB shows the internal ``w_…`` ID as userID
             internal_id = user_id if user_id.startswith("w_") else f"w_{_rand(12)}"
-            attendee = DoubleAttendee(
-                user_id, internal_id, full_name, role, now, guest=guest, custom_data=custom
-            )
+            attendee = DoubleAttendee(user_id, internal_id, full_name, role, now, guest=guest, custom_data=custom)
             meeting.attendees[user_id] = attendee
-            meeting.events.append(
-                ("join", now, user_id, attendee.internal_user_id, full_name, role)
-            )
+            meeting.events.append(("join", now, user_id, attendee.internal_user_id, full_name, role))
         else:
             attendee.full_name, attendee.role = full_name, role
         if role == "MODERATOR" and not any(a.is_presenter for a in meeting.attendees.values()):
@@ -914,9 +889,7 @@ class BBBDouble:
         if attendee is None:
             return
         now = self.clock()
-        meeting.events.append(
-            ("left", now, user_id, attendee.internal_user_id, attendee.full_name, attendee.role)
-        )
+        meeting.events.append(("left", now, user_id, attendee.internal_user_id, attendee.full_name, attendee.role))
         if not meeting.attendees:
             meeting.last_left_at = now
 
@@ -1008,9 +981,7 @@ class BBBDouble:
                     ("message", "no meetings were found on this server"),
                 ]
             )
-        return _success(
-            [("meetings", [("meeting", self._meeting_items(m)) for m in self._meetings.values()])]
-        )
+        return _success([("meetings", [("meeting", self._meeting_items(m)) for m in self._meetings.values()])])
 
     def _api_get_recordings(self, params: dict[str, str]) -> Response:
         states = {s.strip() for s in params.get("state", "").split(",") if s.strip()}
@@ -1023,9 +994,7 @@ class BBBDouble:
                 for mid in params.get("meetingID", "").split(",")
                 if mid
             ]
-        meta_filters = {
-            m.group(1).lower(): v for k, v in params.items() if (m := _META_PARAM.match(k))
-        }
+        meta_filters = {m.group(1).lower(): v for k, v in params.items() if (m := _META_PARAM.match(k))}
         found = [
             r
             for r in self._recordings.values()
@@ -1107,11 +1076,7 @@ class BBBDouble:
         ids = [i for i in params.get("recordID", "").split(",") if i]
         if not ids:
             raise _ApiError("missingParamRecordID", "You must specify a recordID.")
-        found = [
-            self._recordings[i]
-            for i in ids
-            if i in self._recordings and self._recordings[i].state != "deleted"
-        ]
+        found = [self._recordings[i] for i in ids if i in self._recordings and self._recordings[i].state != "deleted"]
         if not found:
             raise _ApiError("notFound", _MSG_NO_RECORDINGS)
         return found
@@ -1119,9 +1084,7 @@ class BBBDouble:
     def _api_publish_recordings(self, params: dict[str, str]) -> Response:
         found = self._matching_recordings(params)
         if "publish" not in params:
-            raise _ApiError(
-                "missingParamPublish", "You must specify a publish value true or false."
-            )
+            raise _ApiError("missingParamPublish", "You must specify a publish value true or false.")
         publish = _truthy(params["publish"])
         for rec in found:
             rec.state = "published" if publish else "unpublished"
@@ -1162,8 +1125,7 @@ class BBBDouble:
         now = self.clock()
         for meeting in list(self._meetings.values()):
             never_joined = (
-                not meeting.has_user_joined
-                and now * 1000 - meeting.create_time >= self.empty_meeting_seconds * 1000
+                not meeting.has_user_joined and now * 1000 - meeting.create_time >= self.empty_meeting_seconds * 1000
             )
             all_left = (
                 meeting.has_user_joined
@@ -1248,9 +1210,7 @@ class BBBDouble:
                     ),
                 )
             )
-        ready_url = next(
-            (meeting.metadata[k] for k in _RECORDING_READY_META if meeting.metadata.get(k)), None
-        )
+        ready_url = next((meeting.metadata[k] for k in _RECORDING_READY_META if meeting.metadata.get(k)), None)
         if recording is not None and ready_url:
             token = _JWT.encode(
                 {"meeting_id": meeting.meeting_id, "record_id": recording.record_id},
@@ -1269,9 +1229,7 @@ class BBBDouble:
                 )
             )
         if jobs:
-            thread = threading.Thread(
-                target=self._deliver, args=(jobs,), name="bbb-double-callbacks", daemon=True
-            )
+            thread = threading.Thread(target=self._deliver, args=(jobs,), name="bbb-double-callbacks", daemon=True)
             self._callback_threads = [t for t in self._callback_threads if t.is_alive()]
             self._callback_threads.append(thread)
             thread.start()
@@ -1348,11 +1306,7 @@ class BBBDouble:
                 started = open_joins.pop(user_id, None)
                 if started is not None:
                     entry["duration"] += int(ts - started)
-        metadata = {
-            _snake(k): v
-            for k, v in meeting.metadata.items()
-            if k != "meeting_id" and not k.startswith("gl-")
-        }
+        metadata = {_snake(k): v for k, v in meeting.metadata.items() if k != "meeting_id" and not k.startswith("gl-")}
         metadata.update({"meeting_name": meeting.name, "is_breakout": "false"})
         start, finish = meeting.start_time / 1000, meeting.end_time / 1000
         return {

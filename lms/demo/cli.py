@@ -14,10 +14,10 @@ from flask_migrate import upgrade
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.serving import run_simple
 
-from lms import create_app
+from lms.app import create_app
+from lms.core.extensions import db
 from lms.demo.bbb_double import create_bbb_double
 from lms.demo.platform import PlatformDouble, create_platform_app, register_double
-from lms.extensions import db
 
 
 @click.command("demo")
@@ -32,8 +32,7 @@ def demo(port: int, host: str) -> None:
         # the BBB double at /bbb, with a fresh secret per run (its meetings live in memory anyway)
         bbb_secret = secrets.token_hex(20)
         bbb_app = create_bbb_double(bbb_secret, "sha256")
-        overrides.update({"BBB_URL": base + "/bbb/bigbluebutton/", "BBB_SECRET": bbb_secret,
-                          "BBB_CHECKSUM": "sha256"})
+        overrides.update({"BBB_URL": base + "/bbb/bigbluebutton/", "BBB_SECRET": bbb_secret, "BBB_CHECKSUM": "sha256"})
     app = create_app(overrides)
     double = PlatformDouble.with_key_file(
         Path(app.instance_path) / "demo-platform-key.pem",
@@ -47,7 +46,7 @@ def demo(port: int, host: str) -> None:
         db.session.commit()
 
     @app.get("/")
-    def root() -> object:
+    def root() -> Any:
         from flask import redirect
 
         return redirect("/demo/")

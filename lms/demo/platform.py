@@ -40,7 +40,7 @@ import requests
 from flask import Flask, Response, abort, redirect, render_template, request, send_from_directory
 from jwcrypto.jwk import JWK
 
-from lms.resources import TEMPLATES_DIR
+from lms.core.resources import TEMPLATES_DIR
 from lti.keys import ToolKey, generate_key, public_jwk
 
 LTI = "https://purl.imsglobal.org/spec/lti/claim/"
@@ -64,15 +64,37 @@ class Persona:
 PERSONAS: dict[str, Persona] = {
     p.key: p
     for p in (
-        Persona("volunteer", "Botschafterin Lena (Lernende)", "demo-lena", (MEMBERSHIP + "Learner",),
-                "Lena Schreiner", "Lena", "Schreiner", "lena.schreiner@example.org"),
-        Persona("trainer", "Trainer Jonas (Lehrender)", "demo-jonas", (MEMBERSHIP + "Instructor",),
-                "Jonas Becker", "Jonas", "Becker", "jonas.becker@example.org"),
-        Persona("coordinator", "Koordinatorin Aylin (Admin)", "demo-aylin",
-                (MEMBERSHIP + "Instructor", SYSTEM + "Administrator", INSTITUTION + "Administrator"),
-                "Aylin Demir", "Aylin", "Demir", "aylin.demir@example.org"),
-        Persona("volunteer-private", "Botschafter ohne Namen (Datenschutz)", "demo-timo",
-                (MEMBERSHIP + "Learner",)),
+        Persona(
+            "volunteer",
+            "Botschafterin Lena (Lernende)",
+            "demo-lena",
+            (MEMBERSHIP + "Learner",),
+            "Lena Schreiner",
+            "Lena",
+            "Schreiner",
+            "lena.schreiner@example.org",
+        ),
+        Persona(
+            "trainer",
+            "Trainer Jonas (Lehrender)",
+            "demo-jonas",
+            (MEMBERSHIP + "Instructor",),
+            "Jonas Becker",
+            "Jonas",
+            "Becker",
+            "jonas.becker@example.org",
+        ),
+        Persona(
+            "coordinator",
+            "Koordinatorin Aylin (Admin)",
+            "demo-aylin",
+            (MEMBERSHIP + "Instructor", SYSTEM + "Administrator", INSTITUTION + "Administrator"),
+            "Aylin Demir",
+            "Aylin",
+            "Demir",
+            "aylin.demir@example.org",
+        ),
+        Persona("volunteer-private", "Botschafter ohne Namen (Datenschutz)", "demo-timo", (MEMBERSHIP + "Learner",)),
     )
 }
 
@@ -93,9 +115,7 @@ class PlatformDouble:
             "type": ["http://purl.imsglobal.org/vocab/lis/v2/course#CourseOffering"],
         }
     )
-    resource_link: Mapping[str, Any] = field(
-        default_factory=lambda: {"id": "demo-link-1", "title": "medienwerk"}
-    )
+    resource_link: Mapping[str, Any] = field(default_factory=lambda: {"id": "demo-link-1", "title": "medienwerk"})
     locale: str = "de"
     return_url: str | None = None
     issued: list[dict[str, Any]] = field(default_factory=list)
@@ -259,8 +279,9 @@ class PlatformDouble:
         body.update(overrides)
         return {k: v for k, v in body.items() if v is not _DROP}
 
-    def sign(self, claims: Mapping[str, Any], headers: Mapping[str, Any] | None = None,
-             key: ToolKey | None = None) -> str:
+    def sign(
+        self, claims: Mapping[str, Any], headers: Mapping[str, Any] | None = None, key: ToolKey | None = None
+    ) -> str:
         key = key or self.key
         hdr = {"kid": key.kid} if headers is None else dict(headers)
         return jwt.encode(dict(claims), key.private_pem, algorithm="RS256", headers=hdr)
@@ -327,8 +348,14 @@ class PlatformDouble:
             raise ValueError("kid not in the tool's JWKS")
         pem = JWK.from_json(json.dumps(jwk)).export_to_pem()
         try:
-            claims = jwt.decode(token, pem, algorithms=["RS256"], audience=self.issuer, issuer=self.client_id,
-                                options={"require": ["iat", "exp", "nonce", "iss", "aud"]})
+            claims = jwt.decode(
+                token,
+                pem,
+                algorithms=["RS256"],
+                audience=self.issuer,
+                issuer=self.client_id,
+                options={"require": ["iat", "exp", "nonce", "iss", "aud"]},
+            )
         except jwt.InvalidTokenError as exc:
             raise ValueError(f"JWT rejected: {exc}") from exc
         problems = []
@@ -391,13 +418,20 @@ class PlatformDouble:
         now = int(time.time())
         client_id = update_client_id or secrets.token_urlsafe(11)[:15]
         scope = "reg-update" if update_client_id else "reg"
-        token = jwt.encode({"sub": client_id, "scope": scope, "iat": now, "exp": now + 3600},
-                           self.key.private_pem, algorithm="RS256", headers={"kid": self.key.kid})
+        token = jwt.encode(
+            {"sub": client_id, "scope": scope, "iat": now, "exp": now + 3600},
+            self.key.private_pem,
+            algorithm="RS256",
+            headers={"kid": self.key.kid},
+        )
         with self._lock:
             self.registration_tokens[token] = {"client_id": client_id, "scope": scope, "used": False}
         sep = "&" if "?" in tool_url else "?"
-        return tool_url + sep + urlencode({"openid_configuration": self.openid_configuration_url,
-                                           "registration_token": token})
+        return (
+            tool_url
+            + sep
+            + urlencode({"openid_configuration": self.openid_configuration_url, "registration_token": token})
+        )
 
     def openid_configuration(self) -> dict[str, Any]:
         """Like Moodle's mod/lti/openid-configuration.php."""
@@ -451,8 +485,14 @@ class PlatformDouble:
             raise ValueError(self.registration_error)
         if not isinstance(payload, dict):
             raise ValueError("invalid_registration_request")
-        for name in ("response_types", "initiate_login_uri", "redirect_uris", "client_name", "jwks_uri",
-                     "token_endpoint_auth_method"):
+        for name in (
+            "response_types",
+            "initiate_login_uri",
+            "redirect_uris",
+            "client_name",
+            "jwks_uri",
+            "token_endpoint_auth_method",
+        ):
             if name not in payload:
                 raise ValueError(f"missing required attribute {name}")
         config = payload.get("https://purl.imsglobal.org/spec/lti-tool-configuration") or {}
@@ -474,12 +514,14 @@ class PlatformDouble:
         with self._lock:
             existing = self.registrations.get(client_id)
             deployment_id = existing["deployment_id"] if existing else str(len(self.registrations) + 2)
-            self.registrations[client_id] = {"payload": payload, "deployment_id": deployment_id,
-                                             "state": "pending"}
+            self.registrations[client_id] = {"payload": payload, "deployment_id": deployment_id, "state": "pending"}
         answer = {k: v for k, v in payload.items() if k != "https://purl.imsglobal.org/spec/lti-tool-configuration"}
         answer["client_id"] = client_id
         answer["https://purl.imsglobal.org/spec/lti-tool-configuration"] = {
-            **config, "version": "1.3.0", "deployment_id": deployment_id, "target_link_uri": target,
+            **config,
+            "version": "1.3.0",
+            "deployment_id": deployment_id,
+            "target_link_uri": target,
         }
         return answer
 
@@ -543,8 +585,7 @@ def create_platform_app(double: PlatformDouble) -> Flask:
             abort(404)
         params = double.login_params(persona, deep_linking=request.args.get("message") == "dl", link=link)
         if request.args.get("method") == "post":
-            return render_template("demo/autopost.html", action=double.tool_login_url, fields=params,
-                                   title="Demo-LMS")
+            return render_template("demo/autopost.html", action=double.tool_login_url, fields=params, title="Demo-LMS")
         return redirect(double.tool_login_url + "?" + urlencode(params))
 
     @app.route("/auth", methods=["GET", "POST"])

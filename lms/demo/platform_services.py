@@ -84,8 +84,11 @@ def _default_members() -> list[Membership]:
             roles = ["Instructor", "http://purl.imsglobal.org/vocab/lis/v2/person#Administrator"]
         else:
             roles = [short[r.removeprefix(MEMBERSHIP)] for r in persona.roles if r.startswith(MEMBERSHIP)]
-        members.append(Membership(persona.sub, roles, "Active", persona.name, persona.given_name,
-                                  persona.family_name, persona.email))
+        members.append(
+            Membership(
+                persona.sub, roles, "Active", persona.name, persona.given_name, persona.family_name, persona.email
+            )
+        )
     return members
 
 
@@ -111,8 +114,9 @@ class PlatformServices:
     fail_next_scores: list[int] = field(default_factory=list)
     unauthorized_next: int = 0
     # gradable users (Moodle: enrolled and with a gradable role); the rest get 403, unknown users 400
-    gradable: set[str] = field(default_factory=lambda: {p.sub for p in PERSONAS.values()
-                                                         if any(r.endswith("#Learner") for r in p.roles)})
+    gradable: set[str] = field(
+        default_factory=lambda: {p.sub for p in PERSONAS.values() if any(r.endswith("#Learner") for r in p.roles)}
+    )
     known_users: set[str] = field(default_factory=lambda: {p.sub for p in PERSONAS.values()})
     members: list[Membership] = field(default_factory=_default_members)
 
@@ -150,14 +154,26 @@ class PlatformServices:
         return login[: -len("/login")] + "/jwks" if login.endswith("/login") else login
 
     # -- line items and grades (also for tests) --------------------------------------------------------
-    def add_lineitem(self, context_id: str, label: str, score_maximum: float = 100, *,
-                     resource_link_id: str | None = None, resource_id: str | None = None,
-                     tag: str | None = None) -> dict[str, Any]:
+    def add_lineitem(
+        self,
+        context_id: str,
+        label: str,
+        score_maximum: float = 100,
+        *,
+        resource_link_id: str | None = None,
+        resource_id: str | None = None,
+        tag: str | None = None,
+    ) -> dict[str, Any]:
         with self._lock:
             number = str(self._next_item)
             self._next_item += 1
-            item = {"id": self.lineitem_url(number, context_id), "label": label, "scoreMaximum": score_maximum,
-                    "_context": context_id, "_number": number}
+            item = {
+                "id": self.lineitem_url(number, context_id),
+                "label": label,
+                "scoreMaximum": score_maximum,
+                "_context": context_id,
+                "_number": number,
+            }
             for key, value in (("resourceLinkId", resource_link_id), ("resourceId", resource_id), ("tag", tag)):
                 if value:
                     item[key] = value
@@ -168,8 +184,11 @@ class PlatformServices:
         """The line item coupled with a resource link (Moodle: the activity's grade item), created on demand."""
         with self._lock:
             for item in self.lineitems.values():
-                if item["_context"] == context_id and item.get("resourceLinkId") == resource_link_id \
-                        and item.get("_coupled"):
+                if (
+                    item["_context"] == context_id
+                    and item.get("resourceLinkId") == resource_link_id
+                    and item.get("_coupled")
+                ):
                     return item
             item = self.add_lineitem(context_id, "medienwerk", 100, resource_link_id=resource_link_id)
             item["_coupled"] = True
@@ -220,8 +239,13 @@ class PlatformServices:
             return {"error": "invalid_client", "error_description": "unknown kid"}, 401
         try:
             key = jwt.PyJWK(jwk).key
-            claims = jwt.decode(assertion, key, algorithms=["RS256"], audience=self.double.auth_token_url,
-                                options={"require": ["iss", "sub", "aud", "exp", "iat", "jti"]})
+            claims = jwt.decode(
+                assertion,
+                key,
+                algorithms=["RS256"],
+                audience=self.double.auth_token_url,
+                options={"require": ["iss", "sub", "aud", "exp", "iat", "jti"]},
+            )
         except jwt.InvalidTokenError as exc:
             return {"error": "invalid_client", "error_description": f"assertion invalid: {exc}"}, 401
         if claims["iss"] != self.double.client_id or claims["sub"] != self.double.client_id:
@@ -239,8 +263,12 @@ class PlatformServices:
             self.token_requests[self.double.client_id] += 1
             token = secrets.token_urlsafe(24)
             self.tokens[token] = (self.double.client_id, frozenset(requested), now + self.token_ttl)
-        return {"access_token": token, "token_type": "Bearer", "expires_in": self.token_ttl,
-                "scope": " ".join(sorted(requested))}, 200
+        return {
+            "access_token": token,
+            "token_type": "Bearer",
+            "expires_in": self.token_ttl,
+            "scope": " ".join(sorted(requested)),
+        }, 200
 
     def revoke_tokens(self) -> None:
         """Forget every issued token: the next service call gets a 401 (a platform restart, an expiry)."""
@@ -315,18 +343,20 @@ class PlatformServices:
         link = claims.get("https://purl.imsglobal.org/spec/lti/claim/resource_link") or {}
         context_id = str(context.get("id", ""))
         if self.ags_mode != "off" and context_id:
-            endpoint: dict[str, Any] = {"scope": list(self.ags_scopes),
-                                        "lineitems": self.lineitems_url(context_id)}
+            endpoint: dict[str, Any] = {"scope": list(self.ags_scopes), "lineitems": self.lineitems_url(context_id)}
             if self.ags_mode == "lineitem" and link.get("id"):
                 endpoint["lineitem"] = self.link_lineitem(context_id, str(link["id"]))["id"]
             claims[AGS_CLAIM] = endpoint
         if self.nrps_enabled and context_id:
-            claims[NRPS_CLAIM] = {"context_memberships_url": self.memberships_url(context_id),
-                                  "service_versions": ["2.0"]}
+            claims[NRPS_CLAIM] = {
+                "context_memberships_url": self.memberships_url(context_id),
+                "service_versions": ["2.0"],
+            }
 
 
-def _paged(items: list[Any], base_url: str, params: Mapping[str, str],
-           default_limit: int = 0) -> tuple[list[Any], str | None]:
+def _paged(
+    items: list[Any], base_url: str, params: Mapping[str, str], default_limit: int = 0
+) -> tuple[list[Any], str | None]:
     try:
         limit = int(request.args.get("limit") or default_limit or 0)
         start = int(request.args.get("from", "0") or 0)
@@ -334,7 +364,7 @@ def _paged(items: list[Any], base_url: str, params: Mapping[str, str],
         return items, None
     if limit <= 0:
         return items[start:], None
-    page = items[start: start + limit]
+    page = items[start : start + limit]
     if start + limit >= len(items):
         return page, None
     query = {**params, "limit": str(limit), "from": str(start + limit)}
@@ -386,22 +416,33 @@ def register_services(app: Flask, double: PlatformDouble) -> PlatformServices:
             if request.mimetype != "application/vnd.ims.lis.v2.lineitem+json":
                 return answer({"error": "unsupported media type"}, 415)
             data = request.get_json(force=True, silent=True)
-            if not isinstance(data, dict) or not data.get("label") or not isinstance(
-                    data.get("scoreMaximum"), int | float) or data["scoreMaximum"] <= 0:
+            if (
+                not isinstance(data, dict)
+                or not data.get("label")
+                or not isinstance(data.get("scoreMaximum"), int | float)
+                or data["scoreMaximum"] <= 0
+            ):
                 return answer({"error": "label and a positive scoreMaximum are required"}, 400)
-            item = services.add_lineitem(context_id, str(data["label"]), float(data["scoreMaximum"]),
-                                         resource_link_id=data.get("resourceLinkId"),
-                                         resource_id=data.get("resourceId"), tag=data.get("tag"))
+            item = services.add_lineitem(
+                context_id,
+                str(data["label"]),
+                float(data["scoreMaximum"]),
+                resource_link_id=data.get("resourceLinkId"),
+                resource_id=data.get("resourceId"),
+                tag=data.get("tag"),
+            )
             return answer(services.public_item(item), 201, "application/vnd.ims.lis.v2.lineitem+json")
         if (denied := services.check_bearer((SCOPE_LINEITEM, SCOPE_LINEITEM_READONLY))) is not None:
             return answer(*denied)
         filters = {k: request.args[k] for k in ("resource_link_id", "resource_id", "tag") if request.args.get(k)}
         key_of = {"resource_link_id": "resourceLinkId", "resource_id": "resourceId", "tag": "tag"}
         with services._lock:
-            found = [services.public_item(i) for i in services.lineitems.values()
-                     if i["_context"] == context_id and all(i.get(key_of[k]) == v for k, v in filters.items())]
-        page, next_url = _paged(found, request.base_url, {"type_id": TYPE_ID, **filters},
-                                services.lineitems_page_size)
+            found = [
+                services.public_item(i)
+                for i in services.lineitems.values()
+                if i["_context"] == context_id and all(i.get(key_of[k]) == v for k, v in filters.items())
+            ]
+        page, next_url = _paged(found, request.base_url, {"type_id": TYPE_ID, **filters}, services.lineitems_page_size)
         response = answer(page, 200, "application/vnd.ims.lis.v2.lineitemcontainer+json")
         if next_url:
             response.headers["Link"] = f'<{next_url}>; rel="next"'
@@ -442,8 +483,11 @@ def register_services(app: Flask, double: PlatformDouble) -> PlatformServices:
             members = [m.to_json(services.share_names, services.share_email) for m in services.members]
         page, next_url = _paged(members, request.base_url, {}, services.nrps_page_size)
         context = double.context
-        body = {"id": request.url, "context": {"id": context_id, "label": context.get("label"),
-                                               "title": context.get("title")}, "members": page}
+        body = {
+            "id": request.url,
+            "context": {"id": context_id, "label": context.get("label"), "title": context.get("title")},
+            "members": page,
+        }
         response = answer(body, 200, "application/vnd.ims.lti-nrps.v2.membershipcontainer+json")
         if next_url:
             response.headers["Link"] = f'<{next_url}>; rel="next"'

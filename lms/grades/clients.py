@@ -12,9 +12,9 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
+from lms.core.state import get_state_store
 from lms.platforms.models import Platform
 from lms.platforms.services import active_key
-from lms.state import get_state_store
 from lti.ags import AgsClient
 from lti.http import TimeoutSession
 from lti.keys import ToolKey

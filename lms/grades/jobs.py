@@ -11,9 +11,9 @@ import logging
 import time
 from collections.abc import Iterable, Sequence
 
-from lms.extensions import db
+from lms.core.extensions import db
+from lms.core.jobs import jobs
 from lms.grades import services
-from lms.jobs import jobs
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ def sweep_scores() -> int:
     ids = services.due_ids(limit=2000)
     db.session.commit()
     for start in range(0, len(ids), BATCH):
-        chunk = ids[start:start + BATCH]
+        chunk = ids[start : start + BATCH]
         try:
             deliver_scores.enqueue(chunk)
         except Exception:

@@ -8,8 +8,8 @@ import datetime as dt
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lms.db import UTCDateTime, utcnow
-from lms.extensions import db
+from lms.core.db import UTCDateTime, utcnow
+from lms.core.extensions import db
 from lms.platforms.models import Platform
 from lms.users.models import Course, User
 from lti.ags import SCOPE_LINEITEM, SCOPE_LINEITEM_READONLY, SCOPE_SCORE
@@ -26,7 +26,7 @@ FAILED = "failed"  # refused by the platform, or retries used up: a person looks
 STATUSES = (PENDING, SENDING, DELIVERED, FAILED)
 
 
-class GradeLink(db.Model):  # type: ignore[name-defined,misc]
+class GradeLink(db.Model):  # type: ignore[name-defined]
     """A resource link (an activity in the LMS course) and where its grades go, as of its latest launch."""
 
     __tablename__ = "grade_link"
@@ -72,7 +72,7 @@ class GradeLink(db.Model):  # type: ignore[name-defined,misc]
         return bool(self.lineitems_url) and bool(scopes & {SCOPE_LINEITEM, SCOPE_LINEITEM_READONLY})
 
 
-class GradeLinkUser(db.Model):  # type: ignore[name-defined,misc]
+class GradeLinkUser(db.Model):  # type: ignore[name-defined]
     """A volunteer who launched a link, with the platform's id for them (the score's ``userId``)."""
 
     __tablename__ = "grade_link_user"
@@ -89,7 +89,7 @@ class GradeLinkUser(db.Model):  # type: ignore[name-defined,misc]
     user: Mapped[User] = relationship()
 
 
-class ScoreOutbox(db.Model):  # type: ignore[name-defined,misc]
+class ScoreOutbox(db.Model):  # type: ignore[name-defined]
     """The latest score of a volunteer for a link, and how its delivery goes.
 
     One row per (link, user): a new score replaces the values of the row (latest wins) and bumps ``version``,

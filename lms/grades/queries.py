@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from lms.extensions import db
+from lms.core.extensions import db
 from lms.grades.models import ITEM_MODULE, GradeLink, GradeLinkUser, ScoreOutbox
 from lms.users.models import User
 
@@ -54,23 +54,37 @@ def delivery_status(course_id: int) -> list[DeliveryStatus]:
     ).all()
     result = []
     for link, member, user, row in rows:
-        result.append(DeliveryStatus(
-            link_id=link.id, link_title=link.title, item_kind=link.item_kind, module_id=link.module_id,
-            gradable=link.gradable, user_id=user.id, user_name=user.display_name,
-            platform_user_id=member.platform_user_id,
-            outbox_id=row.id if row else None, status=row.status if row else None,
-            score=row.score_given if row else None, grading_progress=row.grading_progress if row else None,
-            attempts=row.attempts if row else 0, last_attempt_at=row.last_attempt_at if row else None,
-            next_attempt_at=row.next_attempt_at if row else None, delivered_at=row.delivered_at if row else None,
-            delivered_score=row.delivered_score if row else None, error_code=row.last_error_code if row else None,
-            error=row.last_error if row else None, http_status=row.last_http_status if row else None,
-        ))
+        result.append(
+            DeliveryStatus(
+                link_id=link.id,
+                link_title=link.title,
+                item_kind=link.item_kind,
+                module_id=link.module_id,
+                gradable=link.gradable,
+                user_id=user.id,
+                user_name=user.display_name,
+                platform_user_id=member.platform_user_id,
+                outbox_id=row.id if row else None,
+                status=row.status if row else None,
+                score=row.score_given if row else None,
+                grading_progress=row.grading_progress if row else None,
+                attempts=row.attempts if row else 0,
+                last_attempt_at=row.last_attempt_at if row else None,
+                next_attempt_at=row.next_attempt_at if row else None,
+                delivered_at=row.delivered_at if row else None,
+                delivered_score=row.delivered_score if row else None,
+                error_code=row.last_error_code if row else None,
+                error=row.last_error if row else None,
+                http_status=row.last_http_status if row else None,
+            )
+        )
     return result
 
 
 def outbox_row_in_course(outbox_id: int, course_id: int) -> ScoreOutbox | None:
     """The row, only if it belongs to a link of this course (never load by a bare id from a URL)."""
     return db.session.execute(
-        select(ScoreOutbox).join(GradeLink, GradeLink.id == ScoreOutbox.link_id)
+        select(ScoreOutbox)
+        .join(GradeLink, GradeLink.id == ScoreOutbox.link_id)
         .where(ScoreOutbox.id == outbox_id, GradeLink.course_id == course_id)
     ).scalar_one_or_none()

@@ -20,8 +20,9 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import and_, func, or_, select, update
 
-from lms.db import clip, dialect_insert, get_or_create, utcnow
-from lms.extensions import db
+from lms.core.db import clip, dialect_insert, get_or_create, utcnow
+from lms.core.extensions import db
+from lms.core.state import get_state_store
 from lms.grades.clients import ags_client
 from lms.grades.models import (
     DELIVERED,
@@ -35,7 +36,6 @@ from lms.grades.models import (
     ScoreOutbox,
 )
 from lms.platforms.models import Platform
-from lms.state import get_state_store
 from lms.users.models import User
 from lti.ags import LineItem, Score
 from lti.claims import Launch
@@ -82,8 +82,9 @@ def progress_by_module(user_id: int) -> dict[str, ModuleState]:
             module_id: ModuleState(max(0, min(100, int(p.percent))), getattr(p, "task_status", None) == "submitted")
             for module_id, p in course_progress(user_id).items()
         }
-    return {m: ModuleState(max(0, min(100, int(queries.module_completion(user_id, m)))), False)
-            for m in served_module_ids()}
+    return {
+        m: ModuleState(max(0, min(100, int(queries.module_completion(user_id, m)))), False) for m in served_module_ids()
+    }
 
 
 @dataclass(frozen=True)
@@ -122,8 +123,10 @@ def record_link(launch: Launch, user: User, platform: Platform, course_id: int |
     if launch.resource_link is None:
         return None
     link, _ = get_or_create(
-        GradeLink, {"deployment_id": launch.deployment_id},
-        platform_id=platform.id, resource_link_id=launch.resource_link.id,
+        GradeLink,
+        {"deployment_id": launch.deployment_id},
+        platform_id=platform.id,
+        resource_link_id=launch.resource_link.id,
     )
     link.course_id = course_id
     link.deployment_id = launch.deployment_id
@@ -161,7 +164,7 @@ def record_link(launch: Launch, user: User, platform: Platform, course_id: int |
 
 
 def progress_changed(user_id: int, module_id: str) -> list[ScoreOutbox]:
-    """"The state of user U on module M changed": queue the new score for every gradable link showing it.
+    """ "The state of user U on module M changed": queue the new score for every gradable link showing it.
 
     Runs in the caller's transaction (the progress change): both are committed together or not at all.
     """
@@ -170,8 +173,10 @@ def progress_changed(user_id: int, module_id: str) -> list[ScoreOutbox]:
         .join(GradeLink, GradeLink.id == GradeLinkUser.link_id)
         .where(
             GradeLinkUser.user_id == user_id,
-            or_(GradeLink.item_kind == ITEM_OVERVIEW,
-                and_(GradeLink.item_kind == ITEM_MODULE, GradeLink.module_id == module_id)),
+            or_(
+                GradeLink.item_kind == ITEM_OVERVIEW,
+                and_(GradeLink.item_kind == ITEM_MODULE, GradeLink.module_id == module_id),
+            ),
         )
         .order_by(GradeLink.id)
     ).all()
@@ -184,8 +189,9 @@ def progress_changed(user_id: int, module_id: str) -> list[ScoreOutbox]:
     return queued
 
 
-def queue_score(link: GradeLink, member: GradeLinkUser, score: CurrentScore, *, only_if_news: bool = False,
-                force: bool = False) -> ScoreOutbox | None:
+def queue_score(
+    link: GradeLink, member: GradeLinkUser, score: CurrentScore, *, only_if_news: bool = False, force: bool = False
+) -> ScoreOutbox | None:
     """Put the score into the outbox: the (link, user) row is updated, never a second one added.
 
     Nothing is queued when the platform has (or is about to get) the same score, unless ``force``;
@@ -208,10 +214,23 @@ def queue_score(link: GradeLink, member: GradeLinkUser, score: CurrentScore, *, 
             return None
         # INSERT … ON CONFLICT DO NOTHING: a concurrent transaction that adds the row first wins, we update it
         # (no savepoint: pysqlite's SAVEPOINT handling would commit the caller's transaction)
-        insert = dialect_insert()(ScoreOutbox).values(
-            link_id=link.id, user_id=member.user_id, scored_at=now, version=1, status=PENDING, attempts=0,
-            next_attempt_at=now, created_at=now, updated_at=now, **values,
-        ).on_conflict_do_nothing(index_elements=["link_id", "user_id"]).returning(ScoreOutbox.id)
+        insert = (
+            dialect_insert()(ScoreOutbox)
+            .values(
+                link_id=link.id,
+                user_id=member.user_id,
+                scored_at=now,
+                version=1,
+                status=PENDING,
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+                updated_at=now,
+                **values,
+            )
+            .on_conflict_do_nothing(index_elements=["link_id", "user_id"])
+            .returning(ScoreOutbox.id)
+        )
         inserted = db.session.execute(insert).scalar_one_or_none() is not None
         row = _outbox_row(link.id, member.user_id)
         assert row is not None
@@ -219,7 +238,11 @@ def queue_score(link: GradeLink, member: GradeLinkUser, score: CurrentScore, *, 
             _remember_for_delivery(row.id)
             return row
     same_values = (row.score_given, row.grading_progress, row.activity_progress, row.platform_user_id) == (
-        values["score_given"], grading, activity, member.platform_user_id)
+        values["score_given"],
+        grading,
+        activity,
+        member.platform_user_id,
+    )
     if same_values and not force and row.status in (PENDING, SENDING):
         return row  # already on its way
     if same_values and not force and row.status == DELIVERED and row.delivered_version == row.version:
@@ -258,9 +281,13 @@ def resend(row: ScoreOutbox) -> ScoreOutbox | None:
 
 
 def resend_failed(course_id: int) -> int:
-    rows = db.session.execute(
-        select(ScoreOutbox).join(GradeLink).where(GradeLink.course_id == course_id, ScoreOutbox.status == FAILED)
-    ).scalars().all()
+    rows = (
+        db.session.execute(
+            select(ScoreOutbox).join(GradeLink).where(GradeLink.course_id == course_id, ScoreOutbox.status == FAILED)
+        )
+        .scalars()
+        .all()
+    )
     return sum(1 for row in rows if resend(row) is not None)
 
 
@@ -282,9 +309,11 @@ def _due(now: dt.datetime) -> Any:
 
 def due_ids(limit: int = 500) -> list[int]:
     now = utcnow()
-    return list(db.session.execute(
-        select(ScoreOutbox.id).where(_due(now)).order_by(ScoreOutbox.next_attempt_at, ScoreOutbox.id).limit(limit)
-    ).scalars())
+    return list(
+        db.session.execute(
+            select(ScoreOutbox.id).where(_due(now)).order_by(ScoreOutbox.next_attempt_at, ScoreOutbox.id).limit(limit)
+        ).scalars()
+    )
 
 
 def claim(ids: Iterable[int] | None = None, *, limit: int = 100) -> list[Claim]:
@@ -310,8 +339,7 @@ def claim(ids: Iterable[int] | None = None, *, limit: int = 100) -> list[Claim]:
     result = db.session.execute(
         update(ScoreOutbox)
         .where(ScoreOutbox.id.in_(candidates), _due(now))
-        .values(status=SENDING, claimed_until=now + LEASE, attempts=ScoreOutbox.attempts + 1,
-                last_attempt_at=now)
+        .values(status=SENDING, claimed_until=now + LEASE, attempts=ScoreOutbox.attempts + 1, last_attempt_at=now)
         .returning(ScoreOutbox.id, ScoreOutbox.version)
         .execution_options(synchronize_session=False)
     )
@@ -349,8 +377,13 @@ def _lineitem_for(row: ScoreOutbox, client: Any) -> str:
         return link.target_lineitem_url
     if not link.lineitems_url:
         raise PermanentServiceError("no_lineitem", "the launch named no line item and no line item container")
-    wanted = LineItem(label=link.title or "medienwerk", score_maximum=100.0, resource_link_id=link.resource_link_id,
-                      tag=link.tag, resource_id=link.module_id or "overview")
+    wanted = LineItem(
+        label=link.title or "medienwerk",
+        score_maximum=100.0,
+        resource_link_id=link.resource_link_id,
+        tag=link.tag,
+        resource_id=link.module_id or "overview",
+    )
     found = client.find_or_create_lineitem(link.lineitems_url, wanted)
     link.found_lineitem_url = found.id
     return str(found.id)
@@ -454,13 +487,23 @@ def deliver(claimed: Claim) -> Outcome:
 
 def _record_success(claimed: Claim, score_given: float | None, sent: dt.datetime, conflicts: int) -> Outcome:
     now = utcnow()
-    delivered = {"delivered_at": now, "delivered_score": score_given, "delivered_version": claimed.version,
-                 "sent_timestamp": sent}
+    delivered = {
+        "delivered_at": now,
+        "delivered_score": score_given,
+        "delivered_version": claimed.version,
+        "sent_timestamp": sent,
+    }
     result = db.session.execute(
         update(ScoreOutbox)
         .where(ScoreOutbox.id == claimed.id, ScoreOutbox.version == claimed.version, ScoreOutbox.status == SENDING)
-        .values(status=DELIVERED, claimed_until=None, last_error_code=None, last_error=None,
-                last_http_status=None, **delivered)
+        .values(
+            status=DELIVERED,
+            claimed_until=None,
+            last_error_code=None,
+            last_error=None,
+            last_http_status=None,
+            **delivered,
+        )
         .execution_options(synchronize_session=False)
     )
     if result.rowcount == 1:  # type: ignore[attr-defined]
@@ -468,8 +511,9 @@ def _record_success(claimed: Claim, score_given: float | None, sent: dt.datetime
     # a newer score arrived meanwhile: the row stays pending for it, but remember what the platform has
     db.session.execute(
         update(ScoreOutbox)
-        .where(ScoreOutbox.id == claimed.id,
-               or_(ScoreOutbox.sent_timestamp.is_(None), ScoreOutbox.sent_timestamp < sent))
+        .where(
+            ScoreOutbox.id == claimed.id, or_(ScoreOutbox.sent_timestamp.is_(None), ScoreOutbox.sent_timestamp < sent)
+        )
         .values(**delivered)
         .execution_options(synchronize_session=False)
     )
@@ -503,7 +547,8 @@ def _record_failure(claimed: Claim, exc: ServiceError, conflicts: int) -> Outcom
     }
     if not give_up:
         values["next_attempt_at"] = now + (
-            dt.timedelta(seconds=random.uniform(1, 3)) if isinstance(exc, ConflictError) else backoff(attempts))
+            dt.timedelta(seconds=random.uniform(1, 3)) if isinstance(exc, ConflictError) else backoff(attempts)
+        )
     result = db.session.execute(
         update(ScoreOutbox)
         .where(ScoreOutbox.id == claimed.id, ScoreOutbox.version == claimed.version, ScoreOutbox.status == SENDING)

@@ -9,8 +9,9 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from lms.grades import services
-from lms.launches.signals import launch_recorded
+from lms.core.signals import launch_recorded, progress_changed
+from lms.grades import jobs, models, services  # noqa: F401 - jobs and tables register themselves
+from lms.grades.views import bp
 
 log = logging.getLogger(__name__)
 _wired = {"done": False}
@@ -42,17 +43,11 @@ def _on_new_transaction(session: Session, transaction: Any) -> None:
 
 
 def init_app(app: Flask) -> None:
-    from lms.grades import jobs  # noqa: F401 - registers the delivery and periodic jobs
-
+    app.register_blueprint(bp)
     if _wired["done"]:
         return
     _wired["done"] = True
     launch_recorded.connect(on_launch, weak=False)
-    try:
-        from lms.progress.signals import progress_changed
-    except ImportError:
-        log.info("lms.progress.signals not available: scores are queued on launch only")
-    else:
-        progress_changed.connect(on_progress_changed, weak=False)
+    progress_changed.connect(on_progress_changed, weak=False)
     event.listen(Session, "after_commit", _after_commit)
     event.listen(Session, "after_transaction_create", _on_new_transaction)

@@ -8,11 +8,10 @@ from zoneinfo import ZoneInfo
 from flask import abort, current_app, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from lms.extensions import db
+from lms.core.blueprints import tool_blueprint
+from lms.core.security import role_required
 from lms.grades import services
 from lms.grades.queries import delivery_status, outbox_row_in_course
-from lms.launches.blueprint import tool_blueprint
-from lms.launches.security import role_required
 from lti.roles import Role
 
 bp = tool_blueprint("grades", __name__, "/noten")
@@ -29,8 +28,9 @@ def _local_time(when: dt.datetime | None) -> str:
 def status() -> str:
     course = g.launch.course
     rows = delivery_status(course.id) if course is not None else []
-    return render_template("grades/status.html", course=course, rows=rows, local_time=_local_time,
-                           done=request.args.get("done"))
+    return render_template(
+        "grades/status.html", course=course, rows=rows, local_time=_local_time, done=request.args.get("done")
+    )
 
 
 @bp.post("/<int:outbox_id>/erneut")
@@ -42,7 +42,6 @@ def resend(outbox_id: int) -> Response:
     if row is None:
         abort(404)
     services.resend(row)
-    db.session.commit()
     return redirect(url_for("grades.status", done="one"), code=303)
 
 
@@ -52,5 +51,4 @@ def resend_failed() -> Response:
     if g.launch.course_id is None:
         abort(404)
     services.resend_failed(g.launch.course_id)
-    db.session.commit()
     return redirect(url_for("grades.status", done="failed"), code=303)

@@ -7,11 +7,11 @@ import datetime as dt
 from flask import current_app
 from sqlalchemy import delete, or_
 
-from lms.db import utcnow
-from lms.extensions import db
-from lms.jobs import jobs
-from lms.launches.models import LaunchSession
-from lms.state import get_state_store
+from lms.core.db import utcnow
+from lms.core.extensions import db
+from lms.core.jobs import jobs
+from lms.core.launch_session import LaunchSession
+from lms.core.state import get_state_store
 
 
 def purge_expired_sessions() -> int:

@@ -11,16 +11,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlencode, urljoin
+from urllib.parse import urlencode
 
 from flask import Blueprint, Response, current_app, jsonify, redirect, render_template, url_for
 
-from lms.errors import launch_error_response
-from lms.extensions import db
-from lms.launches.security import create_launch_session
-from lms.launches.signals import launch_recorded
+from lms.core.errors import launch_error_response
+from lms.core.security import create_launch_session
+from lms.core.signals import launch_recorded
+from lms.core.state import get_state_store
+from lms.core.urls import tool_url
 from lms.platforms.services import DbPlatformRegistry, find_platform, published_keys
-from lms.state import get_state_store
 from lms.users.services import record_launch
 from lti.claims import Launch
 from lti.errors import LtiError
@@ -33,36 +33,26 @@ log = logging.getLogger(__name__)
 bp = Blueprint("lti", __name__, url_prefix="/lti")
 
 
-def tool_url(endpoint: str, **values: object) -> str:
-    """An absolute URL of the tool: from MEDIENWERK_BASE_URL when set, else from the request."""
-    base = current_app.config.get("BASE_URL")
-    if base:
-        return urljoin(base + "/", url_for(endpoint, **values).lstrip("/"))
-    return url_for(endpoint, _external=True, **values)
-
-
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Response:
     store = get_state_store()
     try:
         step = oidc_login(DbPlatformRegistry(), store, launch_url=tool_url("lti.launch"))
     except LtiError as exc:
-        db.session.rollback()
         log.info("login rejected: %s", exc.code)
         return launch_error_response(exc)
     purge = getattr(store, "purge_expired", None)
     if purge is not None:
         purge()
-    db.session.commit()
     response: Any
     if step.kind == "cookie_check":
         new_window_url = tool_url("lti.login") + "?" + urlencode(dict(step.relogin_params))
-        response = Response(
-            render_template("lti/cookie_check.html", login_url=new_window_url, secure=step.secure)
-        )
+        response = Response(render_template("lti/cookie_check.html", login_url=new_window_url, secure=step.secure))
     elif step.kind == "platform_storage":
-        new_window_url = tool_url("lti.login") + "?" + urlencode(
-            {k: v for k, v in step.relogin_params.items() if k != "lti_storage_target"}
+        new_window_url = (
+            tool_url("lti.login")
+            + "?"
+            + urlencode({k: v for k, v in step.relogin_params.items() if k != "lti_storage_target"})
         )
         response = Response(render_template("lti/storage_login.html", step=step, new_window_url=new_window_url))
     else:
@@ -76,7 +66,6 @@ def launch() -> Response:
     store = get_state_store()
     step = launch_step(store)
     if step is not None:
-        db.session.commit()
         template = "lti/storage_launch.html" if step.kind == "platform_storage" else "lti/repost.html"
         html = render_template(template, step=step, action=tool_url("lti.launch"))
         response = Response(html)
@@ -85,11 +74,9 @@ def launch() -> Response:
     try:
         launch = validate_launch(DbPlatformRegistry(), store)
     except LtiError as exc:
-        db.session.rollback()
         log.info("launch rejected: %s (%s)", exc.code, exc.detail)
         return launch_error_response(exc)
     if launch.is_deep_linking and launch.deep_linking is None:
-        db.session.rollback()
         return launch_error_response(LtiError("invalid_message", "deep_linking_settings missing"))
     platform = find_platform(launch.issuer, launch.client_id)
     assert platform is not None  # validated above
@@ -120,7 +107,6 @@ def launch() -> Response:
         target = url_for("deep_linking.picker", lt=token)
     else:
         target = landing_url(launch, token)
-    db.session.commit()
     log.info("launch accepted: platform=%s role=%s", platform.id, record.role.key)
     return redirect(target, code=303)  # type: ignore[return-value]
 
@@ -160,4 +146,3 @@ def keyset() -> Response:
 def launch_get() -> Response:
     # A refresh of the launch page, or a misconfigured redirect URI, lands here.
     return launch_error_response(LtiError("invalid_message", "launch must be a POST"), status=405)
-

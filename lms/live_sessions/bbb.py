@@ -191,22 +191,16 @@ def parse_response_xml(body: bytes | str) -> ET.Element:
         # BBB answers UTF-8; other encodings would also hide a DTD from the check below.
         raise InvalidResponse("invalidResponse", "The answer is not UTF-8 XML.")
     if _DTD.search(data):
-        raise InvalidResponse(
-            "invalidResponse", "The answer contains a DTD, which BigBlueButton never sends."
-        )
+        raise InvalidResponse("invalidResponse", "The answer contains a DTD, which BigBlueButton never sends.")
     stripped = data.lstrip(b"\xef\xbb\xbf \t\r\n")
     if not stripped.startswith(b"<"):
         raise InvalidResponse("invalidResponse", "The answer is not XML.")
     try:
         root = ET.fromstring(data)  # noqa: S314 - DTDs rejected above
     except ET.ParseError:
-        raise InvalidResponse(
-            "invalidResponse", "The answer is not XML (an HTML page from a proxy?)."
-        ) from None
+        raise InvalidResponse("invalidResponse", "The answer is not XML (an HTML page from a proxy?).") from None
     if root.tag != "response":
-        raise InvalidResponse(
-            "invalidResponse", f"The answer is XML but not a BigBlueButton response (<{root.tag}>)."
-        )
+        raise InvalidResponse("invalidResponse", f"The answer is XML but not a BigBlueButton response (<{root.tag}>).")
     return root
 
 
@@ -476,9 +470,7 @@ def _parse_format(el: ET.Element) -> PlaybackFormat:
         except ValueError:
             width = height = 0
         previews.append(
-            PreviewImage(
-                url=(img.text or "").strip(), alt=img.get("alt") or "", width=width, height=height
-            )
+            PreviewImage(url=(img.text or "").strip(), alt=img.get("alt") or "", width=width, height=height)
         )
     return PlaybackFormat(
         type=_text(el, "type"),
@@ -519,9 +511,7 @@ def _normalise_base_url(base_url: str) -> tuple[str, bool]:
     url = base_url.strip()
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError(
-            "the BBB URL must be an http(s) URL such as https://bbb.example.org/bigbluebutton/"
-        )
+        raise ValueError("the BBB URL must be an http(s) URL such as https://bbb.example.org/bigbluebutton/")
     path = parts.path.rstrip("/")
     if path.endswith("/bigbluebutton/api"):  # a common mistake: the API URL instead of the base
         path = path[: -len("/api")]
@@ -547,9 +537,7 @@ def _meta_params(meta: Mapping[str, str] | None) -> dict[str, ParamValue]:
     params: dict[str, ParamValue] = {}
     for key, value in (meta or {}).items():
         if not _META_NAME.match(key):
-            raise ValueError(
-                f"BBB drops meta names like {key!r}: use letters, digits and '-' (no '_')"
-            )
+            raise ValueError(f"BBB drops meta names like {key!r}: use letters, digits and '-' (no '_')")
         params[f"meta_{key}"] = value
     return params
 
@@ -558,9 +546,7 @@ class BBBClient:
     """Client for one BBB server (or Scalelite). Thread-safe as far as ``requests`` is."""
 
     #: calls that may be repeated safely (create is idempotent in BBB, §3.1)
-    IDEMPOTENT_CALLS = frozenset(
-        {"", "create", "getMeetingInfo", "isMeetingRunning", "getMeetings", "getRecordings"}
-    )
+    IDEMPOTENT_CALLS = frozenset({"", "create", "getMeetingInfo", "isMeetingRunning", "getMeetings", "getRecordings"})
 
     def __init__(
         self,
@@ -649,9 +635,7 @@ class BBBClient:
 
     # -- transport ----------------------------------------------------------------------------
 
-    def _call(
-        self, call: str, params: Mapping[str, ParamValue] | None = None, *, signed: bool = True
-    ) -> ET.Element:
+    def _call(self, call: str, params: Mapping[str, ParamValue] | None = None, *, signed: bool = True) -> ET.Element:
         if signed:
             url = self.api_url(call, params)
         else:
@@ -673,30 +657,26 @@ class BBBClient:
             except requests.Timeout:
                 last = BBBUnavailable(
                     "timeout",
-                    f"BigBlueButton at {self._host()} did not answer within "
-                    f"{self.timeout:g} s ({label}).",
+                    f"BigBlueButton at {self._host()} did not answer within {self.timeout:g} s ({label}).",
                 )
                 continue
             except requests.ConnectionError as exc:
                 last = BBBUnavailable(
                     "connectionError",
-                    f"Cannot connect to BigBlueButton at {self._host()} ({label}: "
-                    f"{type(exc).__name__}).",
+                    f"Cannot connect to BigBlueButton at {self._host()} ({label}: {type(exc).__name__}).",
                 )
                 continue
             except requests.RequestException as exc:
                 # the exception text contains the URL with the checksum: never show it
                 raise BBBUnavailable(
                     "requestError",
-                    f"The request to BigBlueButton at {self._host()} failed ({label}: "
-                    f"{type(exc).__name__}).",
+                    f"The request to BigBlueButton at {self._host()} failed ({label}: {type(exc).__name__}).",
                 ) from None
             try:
                 if response.status_code >= 500:
                     last = BBBUnavailable(
                         "httpError",
-                        f"BigBlueButton at {self._host()} answered HTTP "
-                        f"{response.status_code} ({label}).",
+                        f"BigBlueButton at {self._host()} answered HTTP {response.status_code} ({label}).",
                     )
                     continue
                 return self._interpret(label, response)
@@ -722,8 +702,7 @@ class BBBClient:
         except InvalidResponse as exc:
             raise InvalidResponse(
                 exc.message_key,
-                f"{self._host()} does not answer like BigBlueButton ({label}, HTTP {status}): "
-                f"{exc.message}",
+                f"{self._host()} does not answer like BigBlueButton ({label}, HTTP {status}): {exc.message}",
             ) from None
         returncode = _text(root, "returncode")
         if returncode == "SUCCESS":
@@ -989,9 +968,7 @@ class BBBClient:
         except ChecksumError:
             messages.append(f"The server rejected the {self.checksum} checksum (checksumError).")
             working = [
-                algo
-                for algo in CHECKSUM_ALGORITHMS
-                if algo != self.checksum and self._probe_algorithm(algo, probe_id)
+                algo for algo in CHECKSUM_ALGORITHMS if algo != self.checksum and self._probe_algorithm(algo, probe_id)
             ]
             if working:
                 best = "sha256" if "sha256" in working else working[-1]
@@ -1006,9 +983,7 @@ class BBBClient:
                     "the server restricts supportedChecksumAlgorithms."
                 )
             if self.checksum == "sha384" and info.looks_like_load_balancer:
-                messages.append(
-                    "This server looks like Scalelite, which accepts no sha384: use sha256."
-                )
+                messages.append("This server looks like Scalelite, which accepts no sha384: use sha256.")
             return CheckReport(False, version, messages)
         except BBBUnavailable as exc:
             messages.append(f"A signed call failed: {exc.message}")
@@ -1018,9 +993,7 @@ class BBBClient:
             return CheckReport(False, version, messages)
         messages.append(f"Secret and checksum algorithm {self.checksum} are accepted.")
         if self.checksum == "sha384" and info.looks_like_load_balancer:
-            messages.append(
-                "Note: Scalelite accepts no sha384; if this is Scalelite, prefer sha256."
-            )
+            messages.append("Note: Scalelite accepts no sha384; if this is Scalelite, prefer sha256.")
         if self.checksum == "sha1":
             messages.append("sha1 works, but sha256 is supported everywhere and stronger.")
         return CheckReport(True, version, messages)
@@ -1087,9 +1060,7 @@ def _make_jwt() -> jwt.PyJWT:
 _JWT = _make_jwt()
 
 
-def verify_analytics_callback(
-    authorization_header: str | None, secret: str, *, leeway: float = 60.0
-) -> dict[str, Any]:
+def verify_analytics_callback(authorization_header: str | None, secret: str, *, leeway: float = 60.0) -> dict[str, Any]:
     """Check the ``Authorization: Bearer <JWT>`` of an analytics callback (§5.3).
 
     BBB signs ``{"exp": now + 24h}`` with HS512 and the shared secret (behind Scalelite: the
@@ -1101,9 +1072,7 @@ def verify_analytics_callback(
     scheme, _, token = authorization_header.strip().partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
-        raise CallbackAuthError(
-            "invalidAuthorization", "The callback's Authorization header is not a Bearer token."
-        )
+        raise CallbackAuthError("invalidAuthorization", "The callback's Authorization header is not a Bearer token.")
     try:
         claims: dict[str, Any] = _JWT.decode(
             token,
@@ -1130,9 +1099,7 @@ def verify_recording_ready_callback(signed_parameters: str | None, secret: str) 
     if not signed_parameters:
         raise CallbackAuthError("missingToken", "The callback has no signed_parameters.")
     try:
-        claims = _JWT.decode(
-            signed_parameters.strip(), secret.strip(), algorithms=["HS256", "HS512"]
-        )
+        claims = _JWT.decode(signed_parameters.strip(), secret.strip(), algorithms=["HS256", "HS512"])
     except jwt.ExpiredSignatureError:
         raise CallbackAuthError("expiredToken", "The callback's token has expired.") from None
     except jwt.InvalidTokenError:
@@ -1221,9 +1188,7 @@ def parse_analytics_payload(payload: Mapping[str, Any]) -> AnalyticsReport:
         finish=str(data.get("finish") or ""),
         duration=_as_int(data.get("duration")),
         attendees=tuple(attendees),
-        metadata=(
-            {str(k): str(v) for k, v in metadata.items()} if isinstance(metadata, Mapping) else {}
-        ),
+        metadata=({str(k): str(v) for k, v in metadata.items()} if isinstance(metadata, Mapping) else {}),
     )
 
 

@@ -27,8 +27,12 @@ def bbb_check() -> None:
             "(e.g. https://bbb.example.org/bigbluebutton/) and MEDIENWERK_BBB_SECRET (bbb-conf --secret)."
         )
     click.echo(f"Checking {cfg['BBB_URL']} with checksum {cfg.get('BBB_CHECKSUM', 'sha256')} …")
-    with BBBClient(cfg["BBB_URL"], cfg.get("BBB_SECRET") or "", checksum=cfg.get("BBB_CHECKSUM", "sha256"),
-                   timeout=float(cfg.get("BBB_TIMEOUT", 5.0))) as client:
+    with BBBClient(
+        cfg["BBB_URL"],
+        cfg.get("BBB_SECRET") or "",
+        checksum=cfg.get("BBB_CHECKSUM", "sha256"),
+        timeout=float(cfg.get("BBB_TIMEOUT", 5.0)),
+    ) as client:
         report = client.check()
     for message in report.messages:
         click.echo(f"  {message}")

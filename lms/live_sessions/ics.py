@@ -8,7 +8,7 @@ from collections.abc import Iterable
 
 import icalendar
 
-from lms.db import utcnow
+from lms.core.db import utcnow
 from lms.live_sessions.models import LiveSession
 from lms.live_sessions.timeutil import utc_to_local
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import logging
 
-from lms.extensions import db
-from lms.jobs import jobs
+from lms.core.extensions import db
+from lms.core.jobs import jobs
 from lms.live_sessions import queries, services
 from lms.live_sessions.bbb import BBBError, NotFoundError
 from lms.live_sessions.models import LiveSession

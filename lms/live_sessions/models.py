@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lms.db import UTCDateTime, utcnow
-from lms.extensions import db
+from lms.core.db import UTCDateTime, utcnow
+from lms.core.extensions import db
 from lms.users.models import Course, User
 
 AUDIENCES = ("course", "chamber")
@@ -24,7 +24,7 @@ SIGNUP_WITHDRAWN = "withdrawn"
 RECORDING_STATES = ("processing", "unpublished", "published", "deleted")
 
 
-class TutorialSeries(db.Model):  # type: ignore[name-defined,misc]
+class TutorialSeries(db.Model):  # type: ignore[name-defined]
     """A weekly series: sessions planned together (each session can still be edited or cancelled alone)."""
 
     __tablename__ = "live_series"
@@ -43,7 +43,7 @@ live_session_co_trainer = db.Table(
 )
 
 
-class LiveSession(db.Model):  # type: ignore[name-defined,misc]
+class LiveSession(db.Model):  # type: ignore[name-defined]
     """One tutorial in a BigBlueButton room.
 
     ``starts_at`` is the UTC instant; ``timezone`` is the zone it was planned in (weekly series keep the
@@ -109,7 +109,7 @@ class LiveSession(db.Model):  # type: ignore[name-defined,misc]
         return f"{self.meeting_id}@medienwerk"
 
 
-class Signup(db.Model):  # type: ignore[name-defined,misc]
+class Signup(db.Model):  # type: ignore[name-defined]
     """A volunteer's place (confirmed or on the waitlist) in a session. Withdrawn rows stay for the record."""
 
     __tablename__ = "live_signup"
@@ -129,7 +129,7 @@ class Signup(db.Model):  # type: ignore[name-defined,misc]
     user: Mapped[User] = relationship()
 
 
-class Attendance(db.Model):  # type: ignore[name-defined,misc]
+class Attendance(db.Model):  # type: ignore[name-defined]
     """Who was in the room and for how long. ``intervals`` is a list of ``{"from", "to", "open"}`` (ISO UTC);
     ``attended`` is computed from ``minutes``; ``attended_override`` is a trainer's correction."""
 
@@ -154,7 +154,7 @@ class Attendance(db.Model):  # type: ignore[name-defined,misc]
         return self.attended if self.attended_override is None else self.attended_override
 
 
-class AttendanceCorrection(db.Model):  # type: ignore[name-defined,misc]
+class AttendanceCorrection(db.Model):  # type: ignore[name-defined]
     """Audit trail of manual attendance corrections: who, when, old, new, why."""
 
     __tablename__ = "live_attendance_correction"
@@ -170,7 +170,7 @@ class AttendanceCorrection(db.Model):  # type: ignore[name-defined,misc]
     corrected_by: Mapped[User | None] = relationship()
 
 
-class Recording(db.Model):  # type: ignore[name-defined,misc]
+class Recording(db.Model):  # type: ignore[name-defined]
     """A BBB recording of a session. Unpublished until a trainer publishes it; deleted after the
     retention period."""
 
@@ -188,7 +188,7 @@ class Recording(db.Model):  # type: ignore[name-defined,misc]
     delete_after: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, index=True)
 
 
-class LiveProfile(db.Model):  # type: ignore[name-defined,misc]
+class LiveProfile(db.Model):  # type: ignore[name-defined]
     """Per-user live settings: the pseudonymous BBB userID, the calendar feed token, reminder choice."""
 
     __tablename__ = "live_profile"

@@ -17,7 +17,6 @@ import logging
 
 from flask import Blueprint, Response, abort, current_app, request
 
-from lms.extensions import db
 from lms.live_sessions import ics, queries, services
 from lms.live_sessions.bbb import (
     CallbackAuthError,
@@ -58,18 +57,18 @@ def end_callback(token: str) -> Response:
 def recording_ready_callback(token: str) -> Response:
     live = _session_or_404(token)
     try:
-        ready = verify_recording_ready_callback(request.form.get("signed_parameters"),
-                                                current_app.config.get("BBB_SECRET") or "")
+        ready = verify_recording_ready_callback(
+            request.form.get("signed_parameters"), current_app.config.get("BBB_SECRET") or ""
+        )
     except CallbackAuthError as exc:
         log.warning("recording-ready callback rejected: %s", exc.message_key)
         abort(401)
     if ready.meeting_id != live.meeting_id:
         abort(400)
     services.note_recording(live, ready.record_id)
-    db.session.commit()
     from lms.live_sessions.jobs import sync_session_recordings
 
-    sync_session_recordings.enqueue(live.id)
+    sync_session_recordings.enqueue_after_commit(live.id)
     return _ok()
 
 
@@ -88,7 +87,6 @@ def analytics_callback(token: str) -> Response:
     if report.meeting_id != live.meeting_id:
         abort(400)
     services.record_analytics(live, report)
-    db.session.commit()
     return _ok()
 
 
@@ -98,5 +96,4 @@ def feed(token: str) -> Response:
     if profile is None:
         abort(404)
     body = ics.feed_calendar(queries.feed_sessions(profile.user_id))
-    return Response(body, mimetype="text/calendar; charset=utf-8",
-                    headers={"Cache-Control": "private, max-age=900"})
+    return Response(body, mimetype="text/calendar; charset=utf-8", headers={"Cache-Control": "private, max-age=900"})

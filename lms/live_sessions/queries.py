@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select, true
 
-from lms.db import utcnow
-from lms.extensions import db
+from lms.core.db import utcnow
+from lms.core.extensions import db
 from lms.live_sessions.models import (
     SIGNUP_CONFIRMED,
     SIGNUP_WAITLISTED,
@@ -75,9 +75,7 @@ def _counts():
 
 def _cards(stmt, user_id: int | None) -> list[SessionCard]:
     counts = _counts()
-    mine = (
-        select(Signup.session_id, Signup.status).where(Signup.user_id == (user_id or -1)).subquery()
-    )
+    mine = select(Signup.session_id, Signup.status).where(Signup.user_id == (user_id or -1)).subquery()
     rows = db.session.execute(
         stmt.add_columns(counts.c.confirmed, counts.c.waitlisted, mine.c.status)
         .outerjoin(counts, counts.c.session_id == LiveSession.id)
@@ -95,8 +93,9 @@ def visible_clause(chamber_id: int, course_id: int | None):
     return and_(LiveSession.chamber_id == chamber_id, audience)
 
 
-def upcoming_for_volunteer(user_id: int, chamber_id: int, course_id: int | None,
-                           now: dt.datetime | None = None) -> list[SessionCard]:
+def upcoming_for_volunteer(
+    user_id: int, chamber_id: int, course_id: int | None, now: dt.datetime | None = None
+) -> list[SessionCard]:
     now = now or utcnow()
     stmt = select(LiveSession).where(
         visible_clause(chamber_id, course_id),
@@ -127,8 +126,9 @@ def managed_clause(user: User, *, coordinator: bool) -> ColumnElement[bool]:
     )
 
 
-def sessions_for_trainer(user: User, *, coordinator: bool, past: bool = False,
-                         now: dt.datetime | None = None) -> list[SessionCard]:
+def sessions_for_trainer(
+    user: User, *, coordinator: bool, past: bool = False, now: dt.datetime | None = None
+) -> list[SessionCard]:
     now = now or utcnow()
     limit = now - dt.timedelta(hours=8)
     stmt = select(LiveSession).where(managed_clause(user, coordinator=coordinator))
@@ -170,7 +170,8 @@ def card_for(live: LiveSession, user_id: int) -> SessionCard:
 
 def signups(live: LiveSession) -> list[SignupRow]:
     rows = db.session.execute(
-        select(Signup, User).join(User, User.id == Signup.user_id)
+        select(Signup, User)
+        .join(User, User.id == Signup.user_id)
         .where(Signup.session_id == live.id, Signup.status.in_((SIGNUP_CONFIRMED, SIGNUP_WAITLISTED)))
         .order_by(Signup.status, Signup.queued_at, Signup.id)
     )
@@ -180,19 +181,24 @@ def signups(live: LiveSession) -> list[SignupRow]:
 def chamber_trainers(chamber_id: int, exclude_user_id: int | None = None) -> list[User]:
     """People who launched with the trainer (or coordinator) role from a course of this chamber."""
     stmt = (
-        select(User).join(Enrollment, Enrollment.user_id == User.id)
+        select(User)
+        .join(Enrollment, Enrollment.user_id == User.id)
         .where(User.chamber_id == chamber_id, Enrollment.role.in_(("trainer", "coordinator")))
-        .distinct().order_by(User.id)
+        .distinct()
+        .order_by(User.id)
     )
     return [u for u in db.session.execute(stmt).scalars() if u.id != exclude_user_id]
 
 
 def attendance_rows(live: LiveSession) -> list[AttendanceRow]:
     """Everyone signed up plus everyone seen in the room, with minutes, computed and corrected status."""
-    signup_status = {uid: status for uid, status in db.session.execute(
-        select(Signup.user_id, Signup.status).where(Signup.session_id == live.id))}
-    attendance = {a.user_id: a for a in db.session.execute(
-        select(Attendance).where(Attendance.session_id == live.id)).scalars()}
+    signup_status = {
+        uid: status
+        for uid, status in db.session.execute(select(Signup.user_id, Signup.status).where(Signup.session_id == live.id))
+    }
+    attendance = {
+        a.user_id: a for a in db.session.execute(select(Attendance).where(Attendance.session_id == live.id)).scalars()
+    }
     corrections: dict[int, list[AttendanceCorrection]] = {}
     if attendance:
         for corr in db.session.execute(
@@ -205,23 +211,29 @@ def attendance_rows(live: LiveSession) -> list[AttendanceRow]:
     if not ids:
         return []
     users = {u.id: u for u in db.session.execute(select(User).where(User.id.in_(ids))).scalars()}
-    pseudonyms = {uid: p for uid, p in db.session.execute(
-        select(LiveProfile.user_id, LiveProfile.pseudonym).where(LiveProfile.user_id.in_(ids)))}
+    pseudonyms = {
+        uid: p
+        for uid, p in db.session.execute(
+            select(LiveProfile.user_id, LiveProfile.pseudonym).where(LiveProfile.user_id.in_(ids))
+        )
+    }
     rows = []
     for uid in sorted(ids, key=lambda i: ((users[i].display_name or "~").lower(), i)):
         att = attendance.get(uid)
-        rows.append(AttendanceRow(
-            user=users[uid],
-            pseudonym=pseudonyms.get(uid),
-            signup_status=signup_status.get(uid),
-            role=att.role if att else "VIEWER",
-            minutes=att.minutes if att else 0,
-            computed=att.attended if att else False,
-            override=att.attended_override if att else None,
-            attended=att.effective_attended if att else False,
-            intervals=list(att.intervals or []) if att else [],
-            corrections=corrections.get(att.id, []) if att else [],
-        ))
+        rows.append(
+            AttendanceRow(
+                user=users[uid],
+                pseudonym=pseudonyms.get(uid),
+                signup_status=signup_status.get(uid),
+                role=att.role if att else "VIEWER",
+                minutes=att.minutes if att else 0,
+                computed=att.attended if att else False,
+                override=att.attended_override if att else None,
+                attended=att.effective_attended if att else False,
+                intervals=list(att.intervals or []) if att else [],
+                corrections=corrections.get(att.id, []) if att else [],
+            )
+        )
     return rows
 
 
@@ -241,20 +253,24 @@ def recording_of(live: LiveSession, recording_id: int) -> Recording | None:
 def feed_sessions(user_id: int, now: dt.datetime | None = None) -> list[LiveSession]:
     """The sessions in a person's calendar feed: confirmed sign-ups from 30 days back on."""
     now = now or utcnow()
-    return list(db.session.execute(
-        select(LiveSession).join(Signup, Signup.session_id == LiveSession.id)
-        .where(Signup.user_id == user_id, Signup.status == SIGNUP_CONFIRMED,
-               LiveSession.starts_at >= now - dt.timedelta(days=30))
-        .order_by(LiveSession.starts_at)
-    ).scalars())
+    return list(
+        db.session.execute(
+            select(LiveSession)
+            .join(Signup, Signup.session_id == LiveSession.id)
+            .where(
+                Signup.user_id == user_id,
+                Signup.status == SIGNUP_CONFIRMED,
+                LiveSession.starts_at >= now - dt.timedelta(days=30),
+            )
+            .order_by(LiveSession.starts_at)
+        ).scalars()
+    )
 
 
 def session_by_callback_token(token: str) -> LiveSession | None:
     if not token or len(token) > 64:
         return None
-    return db.session.execute(
-        select(LiveSession).where(LiveSession.callback_token == token)
-    ).scalar_one_or_none()
+    return db.session.execute(select(LiveSession).where(LiveSession.callback_token == token)).scalar_one_or_none()
 
 
 def profile_by_feed_token(token: str) -> LiveProfile | None:
@@ -281,8 +297,10 @@ def attended_tutorials(user_id: int) -> int:
     """How many (not cancelled) tutorials the person attended, corrections included. For the qualification
     tier "Digitale*r Botschafter*in" (one attended tutorial)."""
     effective = func.coalesce(Attendance.attended_override, Attendance.attended)
-    return int(db.session.execute(
-        select(func.count(func.distinct(Attendance.session_id)))
-        .join(LiveSession, LiveSession.id == Attendance.session_id)
-        .where(Attendance.user_id == user_id, effective == true(), LiveSession.cancelled_at.is_(None))
-    ).scalar_one())
+    return int(
+        db.session.execute(
+            select(func.count(func.distinct(Attendance.session_id)))
+            .join(LiveSession, LiveSession.id == Attendance.session_id)
+            .where(Attendance.user_id == user_id, effective == true(), LiveSession.cancelled_at.is_(None))
+        ).scalar_one()
+    )

@@ -23,8 +23,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, true
 from sqlalchemy.exc import IntegrityError
 
-from lms.db import utcnow
-from lms.extensions import db
+from lms.core.db import utcnow
+from lms.core.errors import Conflict
+from lms.core.extensions import db
 from lms.live_sessions import timeutil
 from lms.live_sessions.bbb import AnalyticsReport, BBBClient, MeetingInfo, NotFoundError, parse_iso_time
 from lms.live_sessions.models import (
@@ -49,7 +50,7 @@ MAX_WEEKS = 12
 MAX_DURATION = 8 * 60
 
 
-class LiveError(ValueError):
+class LiveError(Conflict):
     """A request that cannot be carried out; ``str(exc)`` is a German message for the person."""
 
 
@@ -82,8 +83,16 @@ class SessionInput:
     co_trainer_ids: list[int] = field(default_factory=list)
 
 
-def _int_field(data: Mapping[str, Any], name: str, errors: dict[str, str], *, low: int, high: int,
-               default: int | None = None, label: Any = "") -> int | None:
+def _int_field(
+    data: Mapping[str, Any],
+    name: str,
+    errors: dict[str, str],
+    *,
+    low: int,
+    high: int,
+    default: int | None = None,
+    label: Any = "",
+) -> int | None:
     raw = str(data.get(name) or "").strip()
     if not raw:
         return default
@@ -145,8 +154,11 @@ def parse_session_form(
     if not str(data.get("duration") or "").strip():
         errors["duration"] = _l("Dauer: bitte in Minuten angeben.")
     capacity = _int_field(data, "capacity", errors, low=1, high=1000, default=None, label=_l("Plätze"))
-    weeks = 1 if editing else _int_field(data, "weeks", errors, low=1, high=MAX_WEEKS, default=1,
-                                         label=_l("Wiederholungen"))
+    weeks = (
+        1
+        if editing
+        else _int_field(data, "weeks", errors, low=1, high=MAX_WEEKS, default=1, label=_l("Wiederholungen"))
+    )
     early = _int_field(data, "early_entry", errors, low=0, high=120, default=15, label=_l("Früher Einlass"))
     deadline_local = None
     raw_deadline_date = str(data.get("deadline_date") or "").strip()
@@ -233,8 +245,9 @@ def _deadline_for(data: SessionInput, week: int) -> dt.datetime | None:
     return timeutil.local_to_utc(data.signup_deadline_local + dt.timedelta(weeks=week), data.timezone)
 
 
-def schedule_sessions(data: SessionInput, *, chamber_id: int, course_id: int | None,
-                      created_by: User) -> list[LiveSession]:
+def schedule_sessions(
+    data: SessionInput, *, chamber_id: int, course_id: int | None, created_by: User
+) -> list[LiveSession]:
     """Create one session, or a weekly series (same local wall time every week)."""
     try:
         instants = timeutil.weekly(data.local_start, data.timezone, data.weeks)
@@ -280,8 +293,14 @@ def edit_session(live: LiveSession, data: SessionInput) -> bool:
     if changed:
         live.ics_sequence += 1
         for signup in _active_signups(live):
-            queue_mail(signup.user, subject=f"Geändert: {live.title}", template="session_changed.txt",
-                       category="live-changed", live=live, signup=signup)
+            queue_mail(
+                signup.user,
+                subject=f"Geändert: {live.title}",
+                template="session_changed.txt",
+                category="live-changed",
+                live=live,
+                signup=signup,
+            )
     promote_waitlist(live)
     db.session.flush()
     return changed
@@ -295,8 +314,14 @@ def cancel_session(live: LiveSession) -> int:
     live.ics_sequence += 1
     notified = 0
     for signup in _active_signups(live):
-        if queue_mail(signup.user, subject=f"Abgesagt: {live.title}", template="session_cancelled.txt",
-                      category="live-cancelled", live=live, signup=signup):
+        if queue_mail(
+            signup.user,
+            subject=f"Abgesagt: {live.title}",
+            template="session_cancelled.txt",
+            category="live-cancelled",
+            live=live,
+            signup=signup,
+        ):
             notified += 1
     db.session.flush()
     return notified
@@ -320,16 +345,18 @@ def _active_signups(live: LiveSession) -> list[Signup]:
 def _lock(live: LiveSession) -> LiveSession:
     """Re-read the session with a row lock (PostgreSQL; SQLite serialises writers anyway)."""
     return db.session.execute(
-        select(LiveSession).where(LiveSession.id == live.id).with_for_update()
-        .execution_options(populate_existing=True)
+        select(LiveSession).where(LiveSession.id == live.id).with_for_update().execution_options(populate_existing=True)
     ).scalar_one()
 
 
 def _confirmed_count(live: LiveSession) -> int:
-    return int(db.session.execute(
-        select(func.count()).select_from(Signup)
-        .where(Signup.session_id == live.id, Signup.status == SIGNUP_CONFIRMED)
-    ).scalar_one())
+    return int(
+        db.session.execute(
+            select(func.count())
+            .select_from(Signup)
+            .where(Signup.session_id == live.id, Signup.status == SIGNUP_CONFIRMED)
+        ).scalar_one()
+    )
 
 
 def sign_up(live: LiveSession, user: User, now: dt.datetime | None = None) -> Signup:
@@ -383,8 +410,14 @@ def promote_waitlist(live: LiveSession) -> list[Signup]:
         signup.status = SIGNUP_CONFIRMED
         signup.promoted_at = utcnow()
         promoted.append(signup)
-        queue_mail(signup.user, subject=f"Du hast einen Platz: {live.title}", template="signup_promoted.txt",
-                   category="live-promoted", live=live, signup=signup)
+        queue_mail(
+            signup.user,
+            subject=f"Du hast einen Platz: {live.title}",
+            template="signup_promoted.txt",
+            category="live-promoted",
+            live=live,
+            signup=signup,
+        )
     db.session.flush()
     return promoted
 
@@ -394,8 +427,9 @@ def profile_for(user: User) -> LiveProfile:
     profile = db.session.get(LiveProfile, user.id)
     if profile is not None:
         return profile
-    profile = LiveProfile(user_id=user.id, pseudonym="mw" + secrets.token_hex(8),
-                          feed_token=secrets.token_urlsafe(32), reminders=True)
+    profile = LiveProfile(
+        user_id=user.id, pseudonym="mw" + secrets.token_hex(8), feed_token=secrets.token_urlsafe(32), reminders=True
+    )
     try:
         with db.session.begin_nested():
             db.session.add(profile)
@@ -499,8 +533,9 @@ def create_lock(session_id: int) -> threading.Lock:
         return _create_locks.setdefault(session_id, threading.Lock())
 
 
-def ensure_meeting(client: BBBClient, live: LiveSession, observed_create_time: int | None,
-                   chamber_slug: str, callbacks: CallbackUrls) -> int:
+def ensure_meeting(
+    client: BBBClient, live: LiveSession, observed_create_time: int | None, chamber_slug: str, callbacks: CallbackUrls
+) -> int:
     """Create the BBB meeting unless someone else did since we looked (``observed_create_time``).
 
     Runs under a row lock on the session: of many simultaneous joins, the first creates, the others find
@@ -516,8 +551,9 @@ def ensure_meeting(client: BBBClient, live: LiveSession, observed_create_time: i
     return created.create_time
 
 
-def join_url(client: BBBClient, live: LiveSession, user: User, *, moderator: bool, display_name: str,
-             create_time: int) -> str:
+def join_url(
+    client: BBBClient, live: LiveSession, user: User, *, moderator: bool, display_name: str, create_time: int
+) -> str:
     profile = profile_for(user)
     return client.join_url(
         live.meeting_id,
@@ -660,14 +696,16 @@ def correct_attendance(live: LiveSession, user: User, attended: bool, reason: st
         select(Attendance).where(Attendance.session_id == live.id, Attendance.user_id == user.id)
     ).scalar_one_or_none()
     if row is None:
-        row = Attendance(session_id=live.id, user_id=user.id, intervals=[], minutes=0, attended=False,
-                         source="manual", role="VIEWER")
+        row = Attendance(
+            session_id=live.id, user_id=user.id, intervals=[], minutes=0, attended=False, source="manual", role="VIEWER"
+        )
         db.session.add(row)
         db.session.flush()
     old = row.effective_attended
     row.attended_override = attended
-    correction = AttendanceCorrection(attendance_id=row.id, corrected_by_id=by.id, old_value=old,
-                                      new_value=attended, reason=reason)
+    correction = AttendanceCorrection(
+        attendance_id=row.id, corrected_by_id=by.id, old_value=old, new_value=attended, reason=reason
+    )
     db.session.add(correction)
     db.session.flush()
     return correction
@@ -712,8 +750,9 @@ def note_recording(live: LiveSession, record_id: str) -> Recording:
     rec = db.session.execute(select(Recording).where(Recording.record_id == record_id)).scalar_one_or_none()
     if rec is None:
         now = utcnow()
-        rec = Recording(session_id=live.id, record_id=record_id, state="processing", created_at=now,
-                        delete_after=now + _retention())
+        rec = Recording(
+            session_id=live.id, record_id=record_id, state="processing", created_at=now, delete_after=now + _retention()
+        )
         try:
             with db.session.begin_nested():
                 db.session.add(rec)
@@ -767,9 +806,11 @@ def delete_recording(client: BBBClient, rec: Recording) -> None:
 
 def purge_expired_recordings(client: BBBClient, now: dt.datetime | None = None) -> int:
     now = now or utcnow()
-    expired = list(db.session.execute(
-        select(Recording).where(Recording.state != "deleted", Recording.delete_after <= now)
-    ).scalars())
+    expired = list(
+        db.session.execute(
+            select(Recording).where(Recording.state != "deleted", Recording.delete_after <= now)
+        ).scalars()
+    )
     for rec in expired:
         delete_recording(client, rec)
     return len(expired)
@@ -802,9 +843,13 @@ def send_reminders(now: dt.datetime | None = None) -> int:
         )
         for signup, live in rows:
             mail = queue_mail(
-                signup.user, subject=f"Erinnerung: {live.title}", template="reminder.txt",
-                category="live-reminder", dedupe_key=f"live-reminder-{kind}:{live.id}:{signup.user_id}:"
-                f"{live.ics_sequence}", live=live, kind=kind,
+                signup.user,
+                subject=f"Erinnerung: {live.title}",
+                template="reminder.txt",
+                category="live-reminder",
+                dedupe_key=f"live-reminder-{kind}:{live.id}:{signup.user_id}:{live.ics_sequence}",
+                live=live,
+                kind=kind,
             )
             if mail is not None:
                 queued += 1

@@ -14,24 +14,21 @@ from lms.live_sessions.bbb import BBBClient
 
 
 def init_app(app: Flask) -> None:
-    # BBB_TIMEOUT, LIVE_ATTENDED_PERCENT and LIVE_RECORDING_RETENTION_DAYS are read (and checked) by lms.config
-    from lms.live_sessions import jobs  # noqa: F401 - registers polling, reminders, retention
+    # BBB_TIMEOUT, LIVE_ATTENDED_PERCENT and LIVE_RECORDING_RETENTION_DAYS are read (and checked) by lms.core.config
+    from lms.live_sessions import jobs, models  # noqa: F401 - polling, reminders, retention; the tables
     from lms.live_sessions.public import bp as public_bp
+    from lms.live_sessions.views import bp
 
+    app.register_blueprint(bp)
     app.register_blueprint(public_bp)
     app.add_template_global(live_home_data)
-
-    from lms.deep_linking.catalog import register_provider
-    from lms.live_sessions.linking import live_entries
-
-    register_provider(live_entries)
 
 
 def live_home_data() -> dict[str, object]:
     """What the landing-page cards (templates/live_sessions/_home_<role>.html) show."""
     from flask import g
 
-    from lms.launches.security import current_role
+    from lms.core.security import current_role
     from lms.live_sessions import queries
     from lti.roles import Role
 

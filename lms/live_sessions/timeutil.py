@@ -49,3 +49,20 @@ def utc_to_local(instant: dt.datetime, tz: str) -> dt.datetime:
 def weekly(wall: dt.datetime, tz: str, weeks: int) -> list[dt.datetime]:
     """UTC instants of the same local wall time on ``weeks`` consecutive weeks."""
     return [local_to_utc(wall + dt.timedelta(weeks=i), tz) for i in range(weeks)]
+
+
+_WEEKDAYS = ("Mo.", "Di.", "Mi.", "Do.", "Fr.", "Sa.", "So.")
+
+
+def live_when(instant: dt.datetime | None, tz: str) -> str:
+    """ "Di. 03.12.2026, 18:00 Uhr (CET)": a session's start in its own zone."""
+    if instant is None:
+        return ""
+    local = utc_to_local(instant, tz)
+    return f"{_WEEKDAYS[local.weekday()]} {local:%d.%m.%Y, %H:%M} Uhr ({local.tzname()})"
+
+
+def live_time(instant: dt.datetime | None, tz: str) -> str:
+    if instant is None:
+        return ""
+    return f"{utc_to_local(instant, tz):%H:%M}"

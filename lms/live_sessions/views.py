@@ -5,7 +5,6 @@ a readable page with a retry, never a 5xx traceback."""
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 import logging
 import threading
@@ -14,15 +13,15 @@ from typing import Any
 
 from flask import Response, abort, current_app, g, jsonify, redirect, render_template, request, url_for
 
-from lms.db import utcnow
-from lms.extensions import db
-from lms.launches.blueprint import tool_blueprint
-from lms.launches.security import current_role, role_required
+from lms.core.blueprints import tool_blueprint
+from lms.core.db import commit_now, utcnow
+from lms.core.extensions import db
+from lms.core.security import current_role, role_required
 from lms.live_sessions import ics, queries, services
 from lms.live_sessions.bbb import BBBError, BBBUnavailable, ChecksumError
 from lms.live_sessions.models import SIGNUP_CONFIRMED, LiveSession
 from lms.live_sessions.setup import bbb_configured, get_client
-from lms.live_sessions.timeutil import utc_to_local
+from lms.live_sessions.timeutil import live_time, live_when, utc_to_local
 from lti.roles import Role
 
 log = logging.getLogger(__name__)
@@ -88,7 +87,7 @@ def _modules() -> list[Any]:
 
 
 def _callbacks(live: LiveSession) -> services.CallbackUrls:
-    from lms.launches.views import tool_url
+    from lms.core.urls import tool_url
 
     token = live.callback_token
     return services.CallbackUrls(
@@ -104,7 +103,7 @@ def _chamber_slug() -> str:
 
 def checksum_problem() -> str | None:
     """When BBB last rejected our checksum (shown to coordinators), if recently."""
-    from lms.state import get_state_store
+    from lms.core.state import get_state_store
 
     try:
         value = get_state_store().get(CHECKSUM_NOTE_KEY)
@@ -114,22 +113,22 @@ def checksum_problem() -> str | None:
 
 
 def _note_checksum_problem() -> None:
-    from lms.state import get_state_store
+    from lms.core.state import get_state_store
 
     log.error(
         "BigBlueButton rejected the checksum (checksumError): MEDIENWERK_BBB_SECRET or MEDIENWERK_BBB_CHECKSUM "
         "does not match the server; run 'medienwerk bbb check'"
     )
-    try:
+    try:  # kept although the request fails: the coordinators' pages show it
         get_state_store().set(CHECKSUM_NOTE_KEY, utcnow().isoformat(), 24 * 3600)
-        db.session.commit()
-    except Exception:
+        commit_now()
+    except Exception:  # the note is a convenience: the error page must still come
         db.session.rollback()
 
 
 def _bbb_failure(exc: BBBError, live: LiveSession | None, *, retry: str | None = None) -> tuple[str, int]:
     """A readable page for a failed BBB call, with a retry button. Nothing about the secret is shown."""
-    db.session.rollback()
+    db.session.rollback()  # nothing of the failed request is kept (the checksum note below commits alone)
     if isinstance(exc, ChecksumError):
         _note_checksum_problem()
         kind, status = "config", 502
@@ -140,8 +139,13 @@ def _bbb_failure(exc: BBBError, live: LiveSession | None, *, retry: str | None =
         log.warning("BigBlueButton refused a call: %s", exc.message_key)
         kind, status = "refused", 502
     return render_template(
-        "live_sessions/bbb_error.html", kind=kind, live=live, retry=retry, message_key=exc.message_key,
-        coordinator=current_role() >= Role.COORDINATOR, timeout=current_app.config.get("BBB_TIMEOUT"),
+        "live_sessions/bbb_error.html",
+        kind=kind,
+        live=live,
+        retry=retry,
+        message_key=exc.message_key,
+        coordinator=current_role() >= Role.COORDINATOR,
+        timeout=current_app.config.get("BBB_TIMEOUT"),
         display_name=request.form.get("display_name", ""),
     ), status
 
@@ -161,22 +165,8 @@ def _common() -> dict[str, Any]:
 # template helpers
 # ---------------------------------------------------------------------------------------------------------
 
-_WEEKDAYS = ("Mo.", "Di.", "Mi.", "Do.", "Fr.", "Sa.", "So.")
-
-
-@bp.app_template_filter("live_when")
-def live_when(instant: dt.datetime | None, tz: str) -> str:
-    if instant is None:
-        return ""
-    local = utc_to_local(instant, tz)
-    return f"{_WEEKDAYS[local.weekday()]} {local:%d.%m.%Y, %H:%M} Uhr ({local.tzname()})"
-
-
-@bp.app_template_filter("live_time")
-def live_time(instant: dt.datetime | None, tz: str) -> str:
-    if instant is None:
-        return ""
-    return f"{utc_to_local(instant, tz):%H:%M}"
+bp.add_app_template_filter(live_when, "live_when")
+bp.add_app_template_filter(live_time, "live_time")
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -203,9 +193,15 @@ def detail(session_id: int) -> str:
     signups = queries.signups(live) if _manages() else []
     modules = {m.id: m for m in _modules()}
     return render_template(
-        "live_sessions/detail.html", live=live, card=card, signups=signups, modules=modules,
-        window_open=services.join_window_open(live), needs_name=not _user().display_name,
-        recordings=queries.recordings(live, published_only=not _manages()), **_common(),
+        "live_sessions/detail.html",
+        live=live,
+        card=card,
+        signups=signups,
+        modules=modules,
+        window_open=services.join_window_open(live),
+        needs_name=not _user().display_name,
+        recordings=queries.recordings(live, published_only=not _manages()),
+        **_common(),
     )
 
 
@@ -216,39 +212,78 @@ def detail(session_id: int) -> str:
 
 def _form_values(live: LiveSession | None) -> dict[str, Any]:
     if live is None:
-        return {"duration": "60", "early_entry": "15", "weeks": "1", "audience": "course",
-                "mute_on_start": "1", "wait_for_moderator": "1", "tz": ""}
+        return {
+            "duration": "60",
+            "early_entry": "15",
+            "weeks": "1",
+            "audience": "course",
+            "mute_on_start": "1",
+            "wait_for_moderator": "1",
+            "tz": "",
+        }
     local = utc_to_local(live.starts_at, live.timezone)
     values: dict[str, Any] = {
-        "title": live.title, "description": live.description, "date": local.date().isoformat(),
-        "time": f"{local:%H:%M}", "tz": live.timezone, "duration": str(live.duration_minutes),
-        "capacity": "" if live.capacity is None else str(live.capacity), "audience": live.audience,
-        "welcome": live.welcome, "early_entry": str(live.early_entry_minutes), "weeks": "1",
+        "title": live.title,
+        "description": live.description,
+        "date": local.date().isoformat(),
+        "time": f"{local:%H:%M}",
+        "tz": live.timezone,
+        "duration": str(live.duration_minutes),
+        "capacity": "" if live.capacity is None else str(live.capacity),
+        "audience": live.audience,
+        "welcome": live.welcome,
+        "early_entry": str(live.early_entry_minutes),
+        "weeks": "1",
     }
     if live.signup_deadline is not None:
         d = utc_to_local(live.signup_deadline, live.timezone)
         values["deadline_date"], values["deadline_time"] = d.date().isoformat(), f"{d:%H:%M}"
-    for flag in ("record", "mute_on_start", "wait_for_moderator", "lock_cam", "lock_mic", "lock_private_chat",
-                 "lock_public_chat"):
+    for flag in (
+        "record",
+        "mute_on_start",
+        "wait_for_moderator",
+        "lock_cam",
+        "lock_mic",
+        "lock_private_chat",
+        "lock_public_chat",
+    ):
         values[flag] = "1" if getattr(live, flag) else ""
     return values
 
 
-def _render_form(live: LiveSession | None, values: dict[str, Any], selected_modules: list[str],
-                 selected_trainers: list[int], errors: dict[str, str], status: int = 200) -> tuple[str, int]:
+def _render_form(
+    live: LiveSession | None,
+    values: dict[str, Any],
+    selected_modules: list[str],
+    selected_trainers: list[int],
+    errors: dict[str, str],
+    status: int = 200,
+) -> tuple[str, int]:
     trainers = queries.chamber_trainers(_chamber_id(), exclude_user_id=_user().id)
     return render_template(
-        "live_sessions/form.html", live=live, values=values, errors=errors, modules=_modules(),
-        selected_modules=selected_modules, trainers=trainers, selected_trainers=selected_trainers,
-        default_tz=current_app.config["TIMEZONE"], has_course=_course_id() is not None, **_common(),
+        "live_sessions/form.html",
+        live=live,
+        values=values,
+        errors=errors,
+        modules=_modules(),
+        selected_modules=selected_modules,
+        trainers=trainers,
+        selected_trainers=selected_trainers,
+        default_tz=current_app.config["TIMEZONE"],
+        has_course=_course_id() is not None,
+        **_common(),
     ), status
 
 
 def _parse(live: LiveSession | None) -> tuple[services.SessionInput | None, dict[str, str]]:
     trainers = [u.id for u in queries.chamber_trainers(_chamber_id())]
     return services.parse_session_form(
-        request.form, request.form.getlist, default_tz=current_app.config["TIMEZONE"],
-        allowed_modules=[m.id for m in _modules()], allowed_co_trainers=trainers, editing=live is not None,
+        request.form,
+        request.form.getlist,
+        default_tz=current_app.config["TIMEZONE"],
+        allowed_modules=[m.id for m in _modules()],
+        allowed_co_trainers=trainers,
+        editing=live is not None,
     )
 
 
@@ -258,8 +293,7 @@ def _rerender(live: LiveSession | None, errors: dict[str, str]) -> tuple[str, in
     for raw in request.form.getlist("co_trainers"):
         if raw.isdigit():
             selected_trainers.append(int(raw))
-    return _render_form(live, request.form.to_dict(), request.form.getlist("modules"), selected_trainers,
-                        errors, 422)
+    return _render_form(live, request.form.to_dict(), request.form.getlist("modules"), selected_trainers, errors, 422)
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -273,12 +307,11 @@ def new() -> Any:
     if data.audience == "course" and _course_id() is None:
         return _rerender(None, {"audience": "Ohne Kurs gestartet: bitte „alle Botschafter*innen der Kammer“ wählen."})
     try:
-        sessions = services.schedule_sessions(data, chamber_id=_chamber_id(), course_id=_course_id(),
-                                              created_by=_user())
+        sessions = services.schedule_sessions(
+            data, chamber_id=_chamber_id(), course_id=_course_id(), created_by=_user()
+        )
     except services.LiveError as exc:
-        db.session.rollback()
         return _rerender(None, {"date": str(exc)})
-    db.session.commit()
     return redirect(url_for(".detail", session_id=sessions[0].id, created=len(sessions)), code=303)
 
 
@@ -287,17 +320,14 @@ def new() -> Any:
 def edit(session_id: int) -> Any:
     live = _load(session_id, manage=True)
     if request.method == "GET":
-        return _render_form(live, _form_values(live), list(live.module_ids or []),
-                            [u.id for u in live.co_trainers], {})
+        return _render_form(live, _form_values(live), list(live.module_ids or []), [u.id for u in live.co_trainers], {})
     data, errors = _parse(live)
     if data is None:
         return _rerender(live, errors)
     try:
         notified = services.edit_session(live, data)
     except services.LiveError as exc:
-        db.session.rollback()
         return _rerender(live, {"date": str(exc)})
-    db.session.commit()
     return redirect(url_for(".detail", session_id=live.id, saved=1, notified=int(notified)), code=303)
 
 
@@ -306,10 +336,10 @@ def edit(session_id: int) -> Any:
 def cancel(session_id: int) -> Any:
     live = _load(session_id, manage=True)
     if request.method == "GET":
-        return render_template("live_sessions/cancel.html", live=live,
-                               card=queries.card_for(live, _user().id), **_common())
+        return render_template(
+            "live_sessions/cancel.html", live=live, card=queries.card_for(live, _user().id), **_common()
+        )
     services.cancel_session(live)
-    db.session.commit()
     return redirect(url_for(".detail", session_id=live.id, cancelled=1), code=303)
 
 
@@ -326,10 +356,9 @@ def signup(session_id: int) -> Any:
     try:
         result = services.sign_up(live, _user())
     except services.LiveError as exc:
-        db.session.rollback()
-        return render_template("live_sessions/message.html", live=live, title="Anmeldung nicht möglich",
-                               message=str(exc), **_common()), 409
-    db.session.commit()
+        return render_template(
+            "live_sessions/message.html", live=live, title="Anmeldung nicht möglich", message=str(exc), **_common()
+        ), 409
     return redirect(url_for(".detail", session_id=live.id, signed=result.status), code=303)
 
 
@@ -337,7 +366,6 @@ def signup(session_id: int) -> Any:
 def withdraw(session_id: int) -> Any:
     live = _load(session_id)
     services.withdraw(live, _user())
-    db.session.commit()
     return redirect(url_for(".detail", session_id=live.id, withdrawn=1), code=303)
 
 
@@ -357,8 +385,13 @@ def _display_name() -> tuple[str | None, str | None]:
 
 
 def _waiting(live: LiveSession, display_name: str | None) -> str:
-    return render_template("live_sessions/waiting.html", live=live, display_name=display_name,
-                           needs_name=not _user().display_name, **_common())
+    return render_template(
+        "live_sessions/waiting.html",
+        live=live,
+        display_name=display_name,
+        needs_name=not _user().display_name,
+        **_common(),
+    )
 
 
 @bp.post("/<int:session_id>/join")
@@ -368,21 +401,41 @@ def join(session_id: int) -> Any:
     user = _user()
     client = get_client()
     if client is None:
-        return render_template("live_sessions/message.html", live=live, title="Live-Raum nicht eingerichtet",
-                               message="Für medienwerk ist noch kein BigBlueButton-Server eingerichtet. "
-                               "Die Koordination deiner Kammer kann das ändern.", **_common()), 503
+        return render_template(
+            "live_sessions/message.html",
+            live=live,
+            title="Live-Raum nicht eingerichtet",
+            message="Für medienwerk ist noch kein BigBlueButton-Server eingerichtet. "
+            "Die Koordination deiner Kammer kann das ändern.",
+            **_common(),
+        ), 503
     if not services.join_window_open(live):
-        return render_template("live_sessions/message.html", live=live, title="Der Raum ist nicht geöffnet",
-                               message="Du kannst ab "
-                               f"{live_time(live.opens_at, live.timezone)} Uhr bis zum Ende beitreten.",
-                               **_common()), 409
+        return render_template(
+            "live_sessions/message.html",
+            live=live,
+            title="Der Raum ist nicht geöffnet",
+            message=f"Du kannst ab {live_time(live.opens_at, live.timezone)} Uhr bis zum Ende beitreten.",
+            **_common(),
+        ), 409
     if not services.may_join(live, user, moderator=moderator):
-        return render_template("live_sessions/message.html", live=live, title="Nicht angemeldet",
-                               message="Melde dich zuerst für dieses Tutorial an.", **_common()), 403
+        return render_template(
+            "live_sessions/message.html",
+            live=live,
+            title="Nicht angemeldet",
+            message="Melde dich zuerst für dieses Tutorial an.",
+            **_common(),
+        ), 403
     display_name, problem = _display_name()
     if display_name is None:
-        return render_template("live_sessions/waiting.html", live=live, display_name=None, needs_name=True,
-                               name_error=problem, ask_only=True, **_common()), 422
+        return render_template(
+            "live_sessions/waiting.html",
+            live=live,
+            display_name=None,
+            needs_name=True,
+            name_error=problem,
+            ask_only=True,
+            **_common(),
+        ), 422
     retry = url_for(".join", session_id=live.id)
     try:
         info = services.current_meeting(client, live)
@@ -396,12 +449,12 @@ def join(session_id: int) -> Any:
             observed = live.meeting_create_time
             with services.create_lock(live.id):
                 create_time = services.ensure_meeting(client, live, observed, _chamber_slug(), _callbacks(live))
-                db.session.commit()  # releases the row lock: the others now find the meeting
-        url = services.join_url(client, live, user, moderator=moderator, display_name=display_name,
-                                create_time=create_time)
+                commit_now()  # releases the row lock: the others now find the meeting
+        url = services.join_url(
+            client, live, user, moderator=moderator, display_name=display_name, create_time=create_time
+        )
     except BBBError as exc:
         return _bbb_failure(exc, live, retry=retry)
-    db.session.commit()
     return redirect(url, code=303)
 
 
@@ -460,9 +513,14 @@ def status(session_id: int) -> Response:
 @role_required(Role.TRAINER)
 def attendance(session_id: int) -> str:
     live = _load(session_id, manage=True)
-    return render_template("live_sessions/attendance.html", live=live, rows=queries.attendance_rows(live),
-                           percent=current_app.config.get("LIVE_ATTENDED_PERCENT", 75), errors={},
-                           **_common())
+    return render_template(
+        "live_sessions/attendance.html",
+        live=live,
+        rows=queries.attendance_rows(live),
+        percent=current_app.config.get("LIVE_ATTENDED_PERCENT", 75),
+        errors={},
+        **_common(),
+    )
 
 
 @bp.post("/<int:session_id>/attendance/<int:user_id>")
@@ -476,14 +534,16 @@ def correct(session_id: int, user_id: int) -> Any:
     try:
         services.correct_attendance(live, rows[user_id].user, attended, request.form.get("reason", ""), _user())
     except services.LiveError as exc:
-        db.session.rollback()
-        return render_template("live_sessions/attendance.html", live=live, rows=list(rows.values()),
-                               percent=current_app.config.get("LIVE_ATTENDED_PERCENT", 75),
-                               errors={user_id: str(exc)}, reason=request.form.get("reason", ""),
-                               **_common()), 422
-    db.session.commit()
-    return redirect(url_for(".attendance", session_id=live.id, corrected=user_id) + f"#person-{user_id}",
-                    code=303)
+        return render_template(
+            "live_sessions/attendance.html",
+            live=live,
+            rows=list(rows.values()),
+            percent=current_app.config.get("LIVE_ATTENDED_PERCENT", 75),
+            errors={user_id: str(exc)},
+            reason=request.form.get("reason", ""),
+            **_common(),
+        ), 422
+    return redirect(url_for(".attendance", session_id=live.id, corrected=user_id) + f"#person-{user_id}", code=303)
 
 
 def _csv_cell(value: object) -> str:
@@ -498,19 +558,32 @@ def attendance_csv(session_id: int) -> Response:
     live = _load(session_id, manage=True)
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow(["Name", "Pseudonym", "Anmeldung", "Rolle", "Minuten", "Teilgenommen (berechnet)",
-                     "Korrektur", "Teilgenommen"])
+    writer.writerow(
+        ["Name", "Pseudonym", "Anmeldung", "Rolle", "Minuten", "Teilgenommen (berechnet)", "Korrektur", "Teilgenommen"]
+    )
     for row in queries.attendance_rows(live):
-        writer.writerow([_csv_cell(c) for c in (
-            row.user.display_name or "", row.pseudonym or "", row.signup_status or "", row.role, row.minutes,
-            "ja" if row.computed else "nein",
-            "" if row.override is None else ("ja" if row.override else "nein"),
-            "ja" if row.attended else "nein",
-        )])
+        writer.writerow(
+            [
+                _csv_cell(c)
+                for c in (
+                    row.user.display_name or "",
+                    row.pseudonym or "",
+                    row.signup_status or "",
+                    row.role,
+                    row.minutes,
+                    "ja" if row.computed else "nein",
+                    "" if row.override is None else ("ja" if row.override else "nein"),
+                    "ja" if row.attended else "nein",
+                )
+            ]
+        )
     local = utc_to_local(live.starts_at, live.timezone)
     filename = f"teilnahme-{local:%Y-%m-%d}-{live.id}.csv"
-    return Response("\ufeff" + out.getvalue(), mimetype="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return Response(
+        "\ufeff" + out.getvalue(),
+        mimetype="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -531,11 +604,14 @@ def recordings(session_id: int) -> Any:
             services.sync_recordings(client, live)
         except BBBError as exc:
             return _bbb_failure(exc, live)
-        db.session.commit()
         return redirect(url_for(".recordings", session_id=live.id), code=303)
-    return render_template("live_sessions/recordings.html", live=live,
-                           recordings=queries.recordings(live, published_only=not _manages()),
-                           retention=current_app.config.get("LIVE_RECORDING_RETENTION_DAYS"), **_common())
+    return render_template(
+        "live_sessions/recordings.html",
+        live=live,
+        recordings=queries.recordings(live, published_only=not _manages()),
+        retention=current_app.config.get("LIVE_RECORDING_RETENTION_DAYS"),
+        **_common(),
+    )
 
 
 @bp.post("/<int:session_id>/recordings/<int:recording_id>/<any(publish, unpublish, delete):action>")
@@ -554,11 +630,9 @@ def recording_action(session_id: int, recording_id: int, action: str) -> Any:
         else:
             services.set_published(client, rec, action == "publish")
     except services.LiveError:
-        db.session.rollback()
         abort(409)
     except BBBError as exc:
         return _bbb_failure(exc, live)
-    db.session.commit()
     return redirect(url_for(".recordings", session_id=live.id, done=action), code=303)
 
 
@@ -570,8 +644,11 @@ def recording_action(session_id: int, recording_id: int, action: str) -> Any:
 @bp.route("/<int:session_id>/calendar.ics")
 def session_ics(session_id: int) -> Response:
     live = _load(session_id)
-    return Response(ics.session_calendar(live), mimetype="text/calendar; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="tutorial-{live.id}.ics"'})
+    return Response(
+        ics.session_calendar(live),
+        mimetype="text/calendar; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="tutorial-{live.id}.ics"'},
+    )
 
 
 @bp.route("/calendar", methods=["GET", "POST"])
@@ -582,15 +659,14 @@ def calendar() -> Any:
             services.renew_feed_token(user)
         else:
             services.set_reminders(user, request.form.get("reminders") == "1")
-        db.session.commit()
         return redirect(url_for(".calendar", saved=1), code=303)
     profile = services.profile_for(user)
-    db.session.commit()
-    from lms.launches.views import tool_url
+    from lms.core.urls import tool_url
 
     feed_url = tool_url("live_public.feed", token=profile.feed_token)
-    return render_template("live_sessions/calendar.html", profile=profile, feed_url=feed_url,
-                           has_email=bool(user.email), **_common())
+    return render_template(
+        "live_sessions/calendar.html", profile=profile, feed_url=feed_url, has_email=bool(user.email), **_common()
+    )
 
 
 # signup status names for templates

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lms.jobs import jobs
+from lms.core.jobs import jobs
 from lms.mail.services import deliver_queued
 
 

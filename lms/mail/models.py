@@ -5,15 +5,15 @@ import datetime as dt
 from sqlalchemy import ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from lms.db import UTCDateTime, utcnow
-from lms.extensions import db
+from lms.core.db import UTCDateTime, utcnow
+from lms.core.extensions import db
 
 # queued: waits for the sender job; sent; stored: kept instead of sent (demo, tests);
 # failed: gave up after MAIL_MAX_ATTEMPTS; disabled: no SMTP server configured
 MAIL_STATES = ("queued", "sent", "stored", "failed", "disabled")
 
 
-class OutboxMail(db.Model):  # type: ignore[name-defined,misc]
+class OutboxMail(db.Model):  # type: ignore[name-defined]
     """One e-mail to one person. ``dedupe_key`` makes a message (e.g. a reminder) go out at most once."""
 
     __tablename__ = "mail_outbox"

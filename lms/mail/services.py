@@ -11,8 +11,8 @@ from email.utils import make_msgid
 from flask import current_app, has_request_context, render_template
 from sqlalchemy import select
 
-from lms.db import utcnow
-from lms.extensions import db
+from lms.core.db import utcnow
+from lms.core.extensions import db
 from lms.mail.models import OutboxMail
 from lms.users.models import User
 

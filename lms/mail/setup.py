@@ -10,10 +10,8 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    # the MEDIENWERK_SMTP_* settings are read (and checked) by lms.config
-    app.config.setdefault("SMTP_TIMEOUT", 10)
-    # store instead of send: the demo shows them at /demo-mail/, the tests read the outbox
-    app.config.setdefault("MAIL_STORE_ONLY", bool(app.config.get("DEMO") or app.config.get("TESTING")))
-    app.config.setdefault("MAIL_MAX_ATTEMPTS", 5)
+    # the MEDIENWERK_SMTP_* settings are read (and checked) by lms.core.config
+    from lms.mail import jobs, models  # noqa: F401 - the periodic sender; the tables
+    from lms.mail.views import bp
 
-    from lms.mail import jobs  # noqa: F401 - registers the periodic sender
+    app.register_blueprint(bp)

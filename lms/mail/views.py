@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, render_template
 from sqlalchemy import select
 
-from lms.extensions import db
+from lms.core.extensions import db
 from lms.mail.models import OutboxMail
 
 bp = Blueprint("mail", __name__, url_prefix="/demo-mail")

@@ -6,8 +6,8 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lms.db import UTCDateTime, utcnow
-from lms.extensions import db
+from lms.core.db import UTCDateTime, utcnow
+from lms.core.extensions import db
 
 
 class Chamber(db.Model):  # type: ignore[name-defined]
@@ -68,8 +68,13 @@ class ToolKey(db.Model):  # type: ignore[name-defined]
     __tablename__ = "tool_key"
     # at most one active key, whatever several processes do at once
     __table_args__ = (
-        Index("uq_tool_key_one_active", "active", unique=True,
-              sqlite_where=text("active"), postgresql_where=text("active")),
+        Index(
+            "uq_tool_key_one_active",
+            "active",
+            unique=True,
+            sqlite_where=text("active"),
+            postgresql_where=text("active"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -11,15 +11,16 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from lms.db import utcnow
-from lms.extensions import db
+from lms.core.db import utcnow
+from lms.core.errors import Invalid
+from lms.core.extensions import db
 from lms.platforms.models import Chamber, Deployment, Platform, ToolKey
 from lti.keys import ToolKey as LtiToolKey
 from lti.keys import generate_key
 from lti.registry import PlatformRecord
 
 
-class PlatformError(ValueError):
+class PlatformError(Invalid):
     """A registration request that cannot be carried out; the message is for the operator."""
 
 

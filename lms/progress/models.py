@@ -14,8 +14,8 @@ import datetime as dt
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lms.db import UTCDateTime, utcnow
-from lms.extensions import db
+from lms.core.db import UTCDateTime, utcnow
+from lms.core.extensions import db
 from lms.users.models import User
 
 ID_LENGTH = 200  # content ids (module, item, question)

@@ -18,10 +18,10 @@ from flask import Flask, current_app
 from sqlalchemy import ColumnElement, exists, func, select
 from sqlalchemy.orm import aliased
 
+from lms.core.extensions import db
+from lms.core.launch_session import LaunchSession
 from lms.courses.content import Course, Item, Module, Qualification
 from lms.courses.setup import current_course
-from lms.extensions import db
-from lms.launches.models import LaunchSession
 from lms.progress.models import (
     RETURNED,
     SUBMITTED,
@@ -155,9 +155,7 @@ def module_awaiting_review(user_id: int, module_id: str, course: Course | None =
 
 def has_progress(user_id: int) -> bool:
     """Whether the person has done anything at all: opened, answered or handed in an item (one query)."""
-    return db.session.execute(
-        select(exists().where(ItemProgress.user_id == user_id))
-    ).scalar_one()
+    return db.session.execute(select(exists().where(ItemProgress.user_id == user_id))).scalar_one()
 
 
 def module_completion(user_id: int, module_id: str, course: Course | None = None) -> int:
@@ -221,15 +219,12 @@ class QualificationProgress:
 
     @property
     def achieved(self) -> bool:
-        return (
-            bool(self.modules)
-            and self.modules_done == len(self.modules)
-            and self.tutorials_met is True
-        )
+        return bool(self.modules) and self.modules_done == len(self.modules) and self.tutorials_met is True
 
 
-def qualification_progress(user_id: int, progress: dict[str, ModuleProgress],
-                           course: Course | None = None) -> list[QualificationProgress]:
+def qualification_progress(
+    user_id: int, progress: dict[str, ModuleProgress], course: Course | None = None
+) -> list[QualificationProgress]:
     """Each tier with its modules' completion (from `progress`, no query) and attended tutorials."""
     course = course or current_course()
     needs_tutorials = any(q.live_tutorials for q in course.qualifications)
@@ -330,8 +325,19 @@ class SubmissionView:
 
 
 def _submission_view(s: TaskSubmission) -> SubmissionView:
-    return SubmissionView(s.id, s.submitted_at, s.submission_type, s.link, s.text, s.checked_items,
-                          s.review_required, s.status, s.reviewed_at, s.comment, s.reviewer_role)
+    return SubmissionView(
+        s.id,
+        s.submitted_at,
+        s.submission_type,
+        s.link,
+        s.text,
+        s.checked_items,
+        s.review_required,
+        s.status,
+        s.reviewed_at,
+        s.comment,
+        s.reviewer_role,
+    )
 
 
 def task_history(user_id: int, item_id: str) -> list[SubmissionView]:
@@ -354,9 +360,7 @@ def _reviewable(reviewer: User, role: Role) -> ColumnElement[bool]:
     trainer or coordinator. Coordinators: every volunteer of their chamber. Nobody crosses chambers.
     """
     volunteer = aliased(User)
-    same_chamber = exists().where(
-        volunteer.id == TaskSubmission.user_id, volunteer.chamber_id == reviewer.chamber_id
-    )
+    same_chamber = exists().where(volunteer.id == TaskSubmission.user_id, volunteer.chamber_id == reviewer.chamber_id)
     if role >= Role.COORDINATOR:
         return same_chamber
     theirs = aliased(Enrollment)
@@ -393,8 +397,11 @@ def review_queue(reviewer: User, role: Role, course: Course | None = None) -> li
     earlier = aliased(TaskSubmission)
     returned_before = (
         select(func.count(earlier.id))
-        .where(earlier.user_id == TaskSubmission.user_id, earlier.item_id == TaskSubmission.item_id,
-               earlier.status == RETURNED)
+        .where(
+            earlier.user_id == TaskSubmission.user_id,
+            earlier.item_id == TaskSubmission.item_id,
+            earlier.status == RETURNED,
+        )
         .scalar_subquery()
     )
     rows = db.session.execute(
@@ -411,30 +418,35 @@ def review_queue(reviewer: User, role: Role, course: Course | None = None) -> li
     for submission, name, given, family, returns in rows:
         found = course.item(submission.item_id)
         display = name or " ".join(p for p in (given, family) if p) or None
-        entries.append(ReviewEntry(
-            _submission_view(submission),
-            submission.user_id,
-            display,
-            found[0] if found else None,
-            found[1] if found else None,
-            int(returns or 0),
-        ))
+        entries.append(
+            ReviewEntry(
+                _submission_view(submission),
+                submission.user_id,
+                display,
+                found[0] if found else None,
+                found[1] if found else None,
+                int(returns or 0),
+            )
+        )
     return entries
 
 
 def open_review_count(reviewer: User, role: Role) -> int:
     """How many hand-ins wait for this reviewer's decision (one query)."""
-    return int(db.session.execute(
-        select(func.count(TaskSubmission.id)).where(
-            TaskSubmission.status == SUBMITTED,
-            TaskSubmission.review_required.is_(True),
-            _reviewable(reviewer, role),
-        )
-    ).scalar_one())
+    return int(
+        db.session.execute(
+            select(func.count(TaskSubmission.id)).where(
+                TaskSubmission.status == SUBMITTED,
+                TaskSubmission.review_required.is_(True),
+                _reviewable(reviewer, role),
+            )
+        ).scalar_one()
+    )
 
 
-def reviewable_submission(reviewer: User, role: Role, submission_id: int, *,
-                          for_update: bool = False) -> TaskSubmission | None:
+def reviewable_submission(
+    reviewer: User, role: Role, submission_id: int, *, for_update: bool = False
+) -> TaskSubmission | None:
     """The hand-in with this id if this reviewer may see it (any status), else None."""
     query = select(TaskSubmission).where(
         TaskSubmission.id == submission_id,

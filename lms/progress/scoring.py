@@ -59,8 +59,9 @@ class QuizResult:
 class QuizFormError(ValueError):
     """The answers cannot be scored: questions left out, or values no form of ours can send."""
 
-    def __init__(self, missing: tuple[str, ...], invalid: tuple[str, ...],
-                 selections: dict[str, frozenset[int]]) -> None:
+    def __init__(
+        self, missing: tuple[str, ...], invalid: tuple[str, ...], selections: dict[str, frozenset[int]]
+    ) -> None:
         super().__init__("quiz form incomplete or invalid")
         self.missing = missing  # question ids without an answer
         self.invalid = invalid  # question ids with values that are not answers of the question
@@ -101,7 +102,5 @@ def read_answers(item: Item, getlist: Callable[[str], list[str]]) -> dict[str, f
 
 def grade(item: Item, selections: dict[str, frozenset[int]]) -> QuizResult:
     """Score the chosen answers against the self-check `item` (unanswered questions count as wrong)."""
-    outcomes = tuple(
-        QuestionOutcome(question, selections.get(question.id, frozenset())) for question in item.questions
-    )
+    outcomes = tuple(QuestionOutcome(question, selections.get(question.id, frozenset())) for question in item.questions)
     return QuizResult(outcomes, item.pass_mark or DEFAULT_PASS_MARK)

@@ -18,9 +18,11 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from lms.core.db import utcnow
+from lms.core.errors import DomainError, Invalid
+from lms.core.extensions import db
+from lms.core.signals import progress_changed
 from lms.courses.content import Item, Module
-from lms.db import utcnow
-from lms.extensions import db
 from lms.progress.models import (
     APPROVED,
     COMMENT_MAX,
@@ -41,10 +43,9 @@ from lms.progress.models import (
     TaskSubmission,
 )
 from lms.progress.scoring import QuizResult
-from lms.progress.signals import progress_changed
 
 
-class ProgressError(ValueError):
+class ProgressError(DomainError):
     """A progress write that the current state does not allow; `code` names the reason."""
 
     def __init__(self, code: str) -> None:
@@ -52,7 +53,7 @@ class ProgressError(ValueError):
         self.code = code
 
 
-class InputError(ValueError):
+class InputError(Invalid):
     """A form value that cannot be accepted; `field` and `code` tell the page what to say."""
 
     def __init__(self, field: str, code: str) -> None:
@@ -112,8 +113,7 @@ def check_text(value: str | None, field: str = "text", maximum: int = TEXT_MAX, 
     return text
 
 
-def check_hand_in(item: Item, *, link: str | None = None, text: str | None = None,
-                  checked: int = 0) -> HandIn:
+def check_hand_in(item: Item, *, link: str | None = None, text: str | None = None, checked: int = 0) -> HandIn:
     """The hand-in for a task of its submission type; raises InputError."""
     if item.submission == "link":
         return HandIn(link=check_link(link))
@@ -179,8 +179,7 @@ def _progress_row(user_id: int, module: Module, item: Item) -> ItemProgress:
     if row is None:
         try:
             with db.session.begin_nested():
-                row = ItemProgress(user_id=user_id, module_id=module.id, item_id=item.id, kind=item.kind,
-                                   attempts=0)
+                row = ItemProgress(user_id=user_id, module_id=module.id, item_id=item.id, kind=item.kind, attempts=0)
                 db.session.add(row)
         except IntegrityError:
             row = _find_row(user_id, item.id)
@@ -248,8 +247,7 @@ def record_quiz_attempt(user_id: int, module: Module, item: Item, result: QuizRe
     row.best_score = max(row.best_score or 0, result.score)
     row.first_viewed_at = row.first_viewed_at or attempt.created_at
     db.session.flush()
-    _event(user_id, QUIZ_ATTEMPTED, module, item, score=result.score, passed=result.passed,
-           attempt_id=attempt.id)
+    _event(user_id, QUIZ_ATTEMPTED, module, item, score=result.score, passed=result.passed, attempt_id=attempt.id)
     if result.passed:
         _complete(row, user_id, module, item)
     _changed(user_id, module.id)
@@ -304,8 +302,16 @@ def submit_task(user_id: int, module: Module, item: Item, hand_in: HandIn) -> Ta
     return submission
 
 
-def review_submission(submission: TaskSubmission, module: Module, item: Item, *, reviewer_id: int,
-                      reviewer_role: str, approve: bool, comment: str | None) -> None:
+def review_submission(
+    submission: TaskSubmission,
+    module: Module,
+    item: Item,
+    *,
+    reviewer_id: int,
+    reviewer_role: str,
+    approve: bool,
+    comment: str | None,
+) -> None:
     """Approve a hand-in, or return it with a comment so the volunteer can hand in again."""
     if submission.status != SUBMITTED or not submission.review_required:
         raise ProgressError("not_open")
@@ -320,8 +326,14 @@ def review_submission(submission: TaskSubmission, module: Module, item: Item, *,
     row = _progress_row(user_id, module, item)
     if latest_submission(user_id, item.id) is submission:
         row.task_status = submission.status
-    _event(user_id, TASK_APPROVED if approve else TASK_RETURNED, module, item,
-           submission_id=submission.id, actor_id=reviewer_id)
+    _event(
+        user_id,
+        TASK_APPROVED if approve else TASK_RETURNED,
+        module,
+        item,
+        submission_id=submission.id,
+        actor_id=reviewer_id,
+    )
     if approve:
         _complete(row, user_id, module, item)
     _changed(user_id, module.id)

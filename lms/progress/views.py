@@ -11,10 +11,9 @@ from typing import Any
 
 from flask import abort, g, redirect, render_template, request, url_for
 
+from lms.core.blueprints import tool_blueprint
+from lms.core.security import current_role, role_required
 from lms.courses.setup import current_course
-from lms.extensions import db
-from lms.launches.blueprint import tool_blueprint
-from lms.launches.security import current_role, role_required
 from lms.progress import queries, services
 from lms.progress.messages import input_message
 from lms.progress.models import COMMENT_MAX
@@ -30,8 +29,9 @@ DECISIONS = {"approve": True, "return": False}
 def queue() -> str:
     entries = queries.review_queue(g.launch.user, current_role(), current_course())
     done = request.args.get("erledigt")
-    return render_template("progress/queue.html", entries=entries,
-                           done=done if done in ("approved", "returned") else None)
+    return render_template(
+        "progress/queue.html", entries=entries, done=done if done in ("approved", "returned") else None
+    )
 
 
 @bp.route("/<int:submission_id>", methods=["GET", "POST"])
@@ -62,19 +62,24 @@ def review(submission_id: int) -> Any:
             comment=request.form.get("comment"),
         )
     except services.InputError as error:
-        db.session.rollback()
-        return _review_page(submission, module, item, status=400, error=error,
-                            comment=request.form.get("comment", ""))
+        return _review_page(submission, module, item, status=400, error=error, comment=request.form.get("comment", ""))
     except services.ProgressError:
-        db.session.rollback()
         return _review_page(submission, module, item, status=409, closed=True)
-    db.session.commit()
     done = "approved" if DECISIONS[decision] else "returned"
     return redirect(url_for("progress.queue", erledigt=done), code=303)
 
 
-def _review_page(submission: Any, module: Any, item: Any, *, status: int = 200, error: Any = None,
-                 comment: str = "", bad_decision: bool = False, closed: bool = False) -> tuple[str, int]:
+def _review_page(
+    submission: Any,
+    module: Any,
+    item: Any,
+    *,
+    status: int = 200,
+    error: Any = None,
+    comment: str = "",
+    bad_decision: bool = False,
+    closed: bool = False,
+) -> tuple[str, int]:
     volunteer = submission.user
     history = queries.task_history(submission.user_id, submission.item_id)
     html = render_template(

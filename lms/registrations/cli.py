@@ -18,12 +18,10 @@ def init_cli(cli: Any, groups: dict[str, click.Group]) -> None:
     @with_appcontext
     def platform_invite(name: str | None, chamber_slug: str | None, hours: float) -> None:
         """Print a one-time, expiring dynamic-registration URL (last line of the output)."""
-        from lms.cli import _operation, base_url
+        from lms.core.commands import base_url, run_operation
         from lms.registrations.services import create_invitation
 
-        invitation, token = _operation(
-            lambda: create_invitation(name=name, chamber_slug=chamber_slug, hours=hours)
-        )
+        invitation, token = run_operation(lambda: create_invitation(name=name, chamber_slug=chamber_slug, hours=hours))
         url = f"{base_url()}/lti/register?invitation={token}"
         click.echo(
             f"Invitation {invitation.id} for chamber '{invitation.chamber.slug}'"
@@ -54,8 +52,8 @@ def init_cli(cli: Any, groups: dict[str, click.Group]) -> None:
     @with_appcontext
     def platform_revoke_invitation(invitation_id: int) -> None:
         """Revoke an open invitation: its URL stops working."""
-        from lms.cli import _operation
+        from lms.core.commands import run_operation
         from lms.registrations.services import revoke_invitation
 
-        invitation = _operation(lambda: revoke_invitation(invitation_id))
+        invitation = run_operation(lambda: revoke_invitation(invitation_id))
         click.echo(f"Revoked invitation {invitation.id} (chamber '{invitation.chamber.slug}').")

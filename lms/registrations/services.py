@@ -11,8 +11,9 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import select, update
 
-from lms.db import utcnow
-from lms.extensions import db
+from lms.core.db import utcnow
+from lms.core.errors import Conflict
+from lms.core.extensions import db
 from lms.platforms.models import Platform
 from lms.platforms.services import PlatformError, add_platform, find_platform, get_or_create_chamber, slugify
 from lms.registrations.models import RegistrationInvitation
@@ -25,7 +26,7 @@ class InvitationError(PlatformError):
     """An invitation request that cannot be carried out (CLI: message for the operator)."""
 
 
-class RegistrationConflict(ValueError):
+class RegistrationConflict(Conflict):
     """The registration cannot be stored; ``code`` names the reason for the page."""
 
     def __init__(self, code: str) -> None:
@@ -62,15 +63,19 @@ def create_invitation(
 
 def open_invitations() -> Sequence[RegistrationInvitation]:
     now = utcnow()
-    return db.session.execute(
-        select(RegistrationInvitation)
-        .where(
-            RegistrationInvitation.used_at.is_(None),
-            RegistrationInvitation.revoked_at.is_(None),
-            RegistrationInvitation.expires_at > now,
+    return (
+        db.session.execute(
+            select(RegistrationInvitation)
+            .where(
+                RegistrationInvitation.used_at.is_(None),
+                RegistrationInvitation.revoked_at.is_(None),
+                RegistrationInvitation.expires_at > now,
+            )
+            .order_by(RegistrationInvitation.id)
         )
-        .order_by(RegistrationInvitation.id)
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
 
 
 def revoke_invitation(invitation_id: int) -> RegistrationInvitation:
@@ -118,9 +123,7 @@ def check_issuer_free(invitation: RegistrationInvitation, issuer: str) -> None:
     """Refuse an issuer that a registration of another chamber has (compared after normalising the URL): an
     invitation for one chamber never reaches another's LMS (CONTRACT: Tenancy). An operator can still add the
     issuer to a second chamber with 'platform add --chamber'."""
-    rows = db.session.execute(
-        select(Platform.issuer).where(Platform.chamber_id != invitation.chamber_id)
-    ).scalars()
+    rows = db.session.execute(select(Platform.issuer).where(Platform.chamber_id != invitation.chamber_id)).scalars()
     if any(same_issuer(issuer, other) for other in rows):
         raise RegistrationConflict("other_chamber")
 
@@ -142,9 +145,13 @@ def record_registration(invitation: RegistrationInvitation, result: Registration
         raise RegistrationConflict("no_deployment")
     platform = find_platform(config.issuer, result.client_id)
     if platform is None and result.update:
-        same_issuer = db.session.execute(
-            select(Platform).where(Platform.issuer == config.issuer, Platform.chamber_id == invitation.chamber_id)
-        ).scalars().all()
+        same_issuer = (
+            db.session.execute(
+                select(Platform).where(Platform.issuer == config.issuer, Platform.chamber_id == invitation.chamber_id)
+            )
+            .scalars()
+            .all()
+        )
         if len(same_issuer) == 1:
             platform = same_issuer[0]
             platform.client_id = result.client_id

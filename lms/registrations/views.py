@@ -14,7 +14,6 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, render_template, request
 
-from lms.extensions import db
 from lms.registrations.services import (
     RegistrationConflict,
     check_issuer_free,
@@ -41,12 +40,15 @@ def _error(code: str, status: int, platform_message: str | None = None) -> Any:
 
 def _params() -> tuple[str, str, str]:
     values = request.values if request.method == "POST" else request.args
-    return (values.get("invitation", "").strip(), values.get("openid_configuration", "").strip(),
-            values.get("registration_token", "").strip())
+    return (
+        values.get("invitation", "").strip(),
+        values.get("openid_configuration", "").strip(),
+        values.get("registration_token", "").strip(),
+    )
 
 
 def _tool_description() -> ToolDescription:
-    from lms.launches.views import tool_url
+    from lms.core.urls import tool_url
 
     return ToolDescription(
         client_name="medienwerk",
@@ -75,26 +77,25 @@ def register() -> Any:
             "registrations/confirm.html",
             invitation=invitation,
             platform_host=urlsplit(configuration_url).netloc,
-            fields={"invitation": token, "openid_configuration": configuration_url,
-                    "registration_token": registration_token},
+            fields={
+                "invitation": token,
+                "openid_configuration": configuration_url,
+                "registration_token": registration_token,
+            },
         )
     assert invitation is not None
     try:
         config = fetch_platform_configuration(configuration_url, registration_token or None)
         check_issuer_free(invitation, config.issuer)  # before the platform registers anything
         if not claim_invitation(invitation):
-            db.session.rollback()
             return _error("invitation_used", 410)
         result = register_tool(config, registration_token or None, _tool_description())
         stored = record_registration(invitation, result)
     except RegistrationError as exc:
-        db.session.rollback()
         log.info("registration failed: %s (%s)", exc.code, exc.detail)
         return _error(exc.code, exc.status if 400 <= exc.status < 500 else 400, exc.platform_message)
     except RegistrationConflict as exc:
-        db.session.rollback()
         log.info("registration not stored: %s", exc.code)
         return _error(exc.code, 409)
-    db.session.commit()
     log.info("registration stored: platform=%s created=%s", stored.platform.id, stored.created)
     return render_template("registrations/done.html", platform=stored.platform, created=stored.created)

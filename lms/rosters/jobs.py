@@ -6,8 +6,8 @@ import logging
 
 from sqlalchemy import select
 
-from lms.extensions import db
-from lms.jobs import jobs
+from lms.core.extensions import db
+from lms.core.jobs import jobs
 from lms.rosters import services
 from lms.rosters.models import RosterSource
 

@@ -7,8 +7,8 @@ import datetime as dt
 from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lms.db import UTCDateTime, utcnow
-from lms.extensions import db
+from lms.core.db import UTCDateTime, utcnow
+from lms.core.extensions import db
 from lms.platforms.models import Platform
 from lms.users.models import Course, User
 
@@ -17,7 +17,7 @@ INACTIVE = "Inactive"
 DELETED = "Deleted"  # the platform says so, or the member is no longer in the membership list
 
 
-class RosterSource(db.Model):  # type: ignore[name-defined,misc]
+class RosterSource(db.Model):  # type: ignore[name-defined]
     """A course's NRPS membership URL (from the latest launch carrying it) and how the last sync went."""
 
     __tablename__ = "roster_source"
@@ -38,7 +38,7 @@ class RosterSource(db.Model):  # type: ignore[name-defined,misc]
     platform: Mapped[Platform] = relationship()
 
 
-class RosterMember(db.Model):  # type: ignore[name-defined,misc]
+class RosterMember(db.Model):  # type: ignore[name-defined]
     """A member of a course as the platform lists them. Name and e-mail only when the platform sent them."""
 
     __tablename__ = "roster_member"

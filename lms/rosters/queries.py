@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import and_, select
 
-from lms.extensions import db
+from lms.core.extensions import db
 from lms.rosters.models import ACTIVE, RosterMember
 from lms.users.models import Course, Enrollment, User
 
@@ -50,12 +50,28 @@ def _launched_user_ids(course_id: int) -> dict[str, int]:
 def members(course_id: int) -> list[MemberRow]:
     launched = _launched_user_ids(course_id)
     rows = db.session.execute(
-        select(RosterMember).where(RosterMember.course_id == course_id)
-        .order_by(RosterMember.status, RosterMember.role.desc(), RosterMember.family_name, RosterMember.name,
-                  RosterMember.platform_user_id)
+        select(RosterMember)
+        .where(RosterMember.course_id == course_id)
+        .order_by(
+            RosterMember.status,
+            RosterMember.role.desc(),
+            RosterMember.family_name,
+            RosterMember.name,
+            RosterMember.platform_user_id,
+        )
     ).scalars()
-    return [MemberRow(m.platform_user_id, m.display_name, m.email, m.role, m.status, m.status_changed_at,
-                      m.platform_user_id in launched) for m in rows]
+    return [
+        MemberRow(
+            m.platform_user_id,
+            m.display_name,
+            m.email,
+            m.role,
+            m.status,
+            m.status_changed_at,
+            m.platform_user_id in launched,
+        )
+        for m in rows
+    ]
 
 
 def _has_progress(user_id: int) -> bool:

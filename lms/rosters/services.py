@@ -10,8 +10,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from lms.db import clip, fits, get_or_create, utcnow
-from lms.extensions import db
+from lms.core.db import clip, fits, get_or_create, utcnow
+from lms.core.errors import DomainError
+from lms.core.extensions import db
 from lms.grades.clients import nrps_client
 from lms.platforms.models import Platform
 from lms.rosters.models import ACTIVE, DELETED, RosterMember, RosterSource
@@ -21,7 +22,7 @@ from lti.nrps import Roster
 from lti.tokens import ServiceError
 
 
-class RosterError(ValueError):
+class RosterError(DomainError):
     """A roster cannot be synced; ``code`` is stable, the message is for logs."""
 
     def __init__(self, code: str, detail: str = "") -> None:
@@ -43,7 +44,8 @@ def record_source(launch: Launch, platform: Platform, course: Course | None) -> 
     if launch.nrps is None or course is None:
         return None
     source, _ = get_or_create(
-        RosterSource, {"platform_id": platform.id, "memberships_url": launch.nrps.context_memberships_url},
+        RosterSource,
+        {"platform_id": platform.id, "memberships_url": launch.nrps.context_memberships_url},
         course_id=course.id,
     )
     source.platform_id = platform.id
@@ -76,20 +78,29 @@ def apply_roster(source: RosterSource, roster: Roster) -> SyncResult:
         for m in db.session.execute(select(RosterMember).where(RosterMember.course_id == course.id)).scalars()
     }
     subs = [m.user_id for m in roster.members]
-    users = {
-        u.sub: u.id
-        for u in db.session.execute(
-            select(User).where(
-                User.chamber_id == course.chamber_id, User.issuer == course.issuer, User.sub.in_(subs)
-            )
-        ).scalars()
-    } if subs else {}
+    users = (
+        {
+            u.sub: u.id
+            for u in db.session.execute(
+                select(User).where(
+                    User.chamber_id == course.chamber_id, User.issuer == course.issuer, User.sub.in_(subs)
+                )
+            ).scalars()
+        }
+        if subs
+        else {}
+    )
     added = updated = changed = removed = 0
     for member in roster.members:
         row = existing.pop(member.user_id, None)
         if row is None:
-            row = RosterMember(course_id=course.id, platform_user_id=member.user_id, first_seen_at=now,
-                               status=member.status, status_changed_at=now)
+            row = RosterMember(
+                course_id=course.id,
+                platform_user_id=member.user_id,
+                first_seen_at=now,
+                status=member.status,
+                status_changed_at=now,
+            )
             db.session.add(row)
             added += 1
         else:

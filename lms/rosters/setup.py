@@ -6,8 +6,9 @@ from typing import Any
 
 from flask import Flask
 
-from lms.launches.signals import launch_recorded
-from lms.rosters import services
+from lms.core.signals import launch_recorded
+from lms.rosters import jobs, models, services  # noqa: F401 - jobs and tables register themselves
+from lms.rosters.views import bp
 
 _wired = {"done": False}
 
@@ -17,8 +18,7 @@ def on_launch(sender: Any, *, launch: Any, record: Any, platform: Any, launch_se
 
 
 def init_app(app: Flask) -> None:
-    from lms.rosters import jobs  # noqa: F401 - registers the delivery and periodic jobs
-
+    app.register_blueprint(bp)
     if not _wired["done"]:
         _wired["done"] = True
         launch_recorded.connect(on_launch, weak=False)

@@ -7,9 +7,8 @@ from zoneinfo import ZoneInfo
 from flask import current_app, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from lms.extensions import db
-from lms.launches.blueprint import tool_blueprint
-from lms.launches.security import role_required
+from lms.core.blueprints import tool_blueprint
+from lms.core.security import role_required
 from lms.rosters import queries, services
 from lti.roles import Role
 
@@ -29,8 +28,15 @@ def index() -> str:
     source = services.source_for(course_id) if course_id else None
     members = queries.members(course_id) if course_id else []
     not_started = queries.members_not_started(course_id) if course_id else []
-    return render_template("rosters/index.html", course=g.launch.course, source=source, members=members,
-                           not_started=not_started, local_time=_local_time, done=request.args.get("done"))
+    return render_template(
+        "rosters/index.html",
+        course=g.launch.course,
+        source=source,
+        members=members,
+        not_started=not_started,
+        local_time=_local_time,
+        done=request.args.get("done"),
+    )
 
 
 @bp.post("/abgleichen")
@@ -45,5 +51,4 @@ def sync() -> Response:
             services.sync_roster(course_id)
         except services.RosterError as exc:
             done = "no_nrps" if exc.code == "no_nrps" else "error"
-    db.session.commit()
     return redirect(url_for("rosters.index", done=done), code=303)

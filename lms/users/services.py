@@ -6,15 +6,16 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from lms.db import clip, fits, get_or_create, utcnow
-from lms.extensions import db
+from lms.core.db import clip, fits, get_or_create, utcnow
+from lms.core.errors import Invalid
+from lms.core.extensions import db
 from lms.platforms.models import Chamber, Platform
 from lms.users.models import Course, Enrollment, User
 from lti.claims import Launch
 from lti.roles import Role
 
 
-class UserError(ValueError):
+class UserError(Invalid):
     """A request about users that cannot be carried out; the message is for the operator."""
 
 
@@ -64,8 +65,11 @@ def _chamber_for_grant(issuer: str, chamber_slug: str | None) -> Chamber:
     """The chamber a grant applies to: the issuer's only one, or the one named (which must hold the issuer)."""
     chambers = list(
         db.session.execute(
-            select(Chamber).join(Platform, Platform.chamber_id == Chamber.id).where(Platform.issuer == issuer)
-            .distinct().order_by(Chamber.slug)
+            select(Chamber)
+            .join(Platform, Platform.chamber_id == Chamber.id)
+            .where(Platform.issuer == issuer)
+            .distinct()
+            .order_by(Chamber.slug)
         ).scalars()
     )
     if not chambers:

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 from flask import Flask
 
+from lms.core.extensions import db
 from lms.demo.platform import PlatformDouble, create_platform_app
-from lms.extensions import db
 from tests.conftest import LiveServer
 
 
@@ -44,9 +44,16 @@ def cross_site(app: Flask) -> Iterator[CrossSite]:
     with app.app_context():
         from lms.platforms.services import add_platform
 
-        add_platform(issuer=double.issuer, client_id=double.client_id, deployment_id=double.deployment_id,
-                     auth_login_url=double.auth_login_url, auth_token_url=double.auth_token_url,
-                     key_set_url=double.key_set_url, name="Cross-site LMS", chamber_slug="hwk-cross")
+        add_platform(
+            issuer=double.issuer,
+            client_id=double.client_id,
+            deployment_id=double.deployment_id,
+            auth_login_url=double.auth_login_url,
+            auth_token_url=double.auth_token_url,
+            key_set_url=double.key_set_url,
+            name="Cross-site LMS",
+            chamber_slug="hwk-cross",
+        )
         db.session.commit()
     tool.start()
     platform.start()
@@ -74,8 +81,15 @@ def block_frame_cookies(page: Any, tool_url: str, seen: list[dict[str, Any]]) ->
         stripped = in_frame and "cookie" in headers
         if in_frame:
             headers.pop("cookie", None)
-        seen.append({"url": request.url, "method": request.method, "frame": in_frame,
-                     "post": request.post_data or "", "stripped": stripped})
+        seen.append(
+            {
+                "url": request.url,
+                "method": request.method,
+                "frame": in_frame,
+                "post": request.post_data or "",
+                "stripped": stripped,
+            }
+        )
         route.continue_(headers=headers)
 
     page.route(tool_url + "/**", handle)

@@ -64,23 +64,28 @@ def test_picker_and_registration_pages_have_no_axe_violations(cross_site: CrossS
     from tests.conftest import form_fields
 
     session = requests.Session()
-    login = session.get(cross_site.tool.url + "/lti/login",
-                        params=cross_site.double.login_params("trainer", deep_linking=True), timeout=10)
+    login = session.get(
+        cross_site.tool.url + "/lti/login",
+        params=cross_site.double.login_params("trainer", deep_linking=True),
+        timeout=10,
+    )
     action, fields = form_fields(login.text)
     picker = session.post(action, data=fields, timeout=10)
     assert picker.status_code == 200
     with cross_site.app.app_context():
-        from lms.extensions import db
+        from lms.core.extensions import db
 
         _, token = create_invitation(name="HWK Axe", chamber_slug=None)
         db.session.commit()
     register = f"{cross_site.tool.url}/lti/register?invitation={token}"
     context = browser.new_context(viewport={"width": 320, "height": 640})
     page = context.new_page()
-    for url in (picker.url,
-                register + "&openid_configuration=" + cross_site.platform_url + "/openid-configuration",
-                register,
-                cross_site.tool.url + "/lti/register?invitation=nope"):
+    for url in (
+        picker.url,
+        register + "&openid_configuration=" + cross_site.platform_url + "/openid-configuration",
+        register,
+        cross_site.tool.url + "/lti/register?invitation=nope",
+    ):
         page.goto(url)
         assert _axe(page) == [], url
     context.close()

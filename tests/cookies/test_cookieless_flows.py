@@ -23,8 +23,13 @@ def _data(page: str, name: str) -> str:
 def _storage_login(lti: Lti, persona: str = "volunteer") -> tuple[str, str, str]:
     """A login with lti_storage_target; returns (state, auth URL, page)."""
     lti.double.storage_target = "_parent"
-    resp = requests.get(lti.tool.url + "/lti/login", params=lti.double.login_params(persona), headers=FRAME,
-                        allow_redirects=False, timeout=10)
+    resp = requests.get(
+        lti.tool.url + "/lti/login",
+        params=lti.double.login_params(persona),
+        headers=FRAME,
+        allow_redirects=False,
+        timeout=10,
+    )
     assert resp.status_code == 200, resp.text[:300]
     return _data(resp.text, "state"), _data(resp.text, "next"), resp.text
 
@@ -63,8 +68,9 @@ def test_storage_launch_reads_state_back_and_every_check_stays(lti: Lti) -> None
     repost = {**first_round(), "lti_storage_state": state}
     assert repost["id_token"] == fields["id_token"] and repost["lti_storage_check"]
     # a form on another site cannot do the re-post
-    other_site = browser.post(lti.tool.url + "/lti/launch", data=repost, headers={"Origin": "http://evil.example"},
-                              timeout=10)
+    other_site = browser.post(
+        lti.tool.url + "/lti/launch", data=repost, headers={"Origin": "http://evil.example"}, timeout=10
+    )
     assert other_site.status_code == 403 and "state_mismatch" in other_site.text
     # nor a re-post without Origin and fetch metadata
     assert browser.post(lti.tool.url + "/lti/launch", data=repost, timeout=10).status_code == 403
@@ -104,8 +110,7 @@ def test_storage_login_still_works_where_cookies_do(lti: Lti) -> None:
 
 def test_login_in_a_cross_site_frame_checks_cookies_first(lti: Lti) -> None:
     params = lti.double.login_params("volunteer")
-    page = requests.get(lti.tool.url + "/lti/login", params=params, headers=FRAME, allow_redirects=False,
-                        timeout=10)
+    page = requests.get(lti.tool.url + "/lti/login", params=params, headers=FRAME, allow_redirects=False, timeout=10)
     assert page.status_code == 200
     assert "lti-cookie-check.js" in page.text and "Set-Cookie" not in page.headers
     new_window = _data(page.text, "login-url")

@@ -12,9 +12,7 @@ GOOD = FIXTURES / "good"
 BAD = FIXTURES / "bad"
 
 ID_RULE = "use lowercase letters, digits and hyphens only (no hyphen at the start or end)"
-ALLOWED_MODULE_KEYS = (
-    "digcomp, id, minutes, order, pass_mark, prerequisites, summary, title, version"
-)
+ALLOWED_MODULE_KEYS = "digcomp, id, minutes, order, pass_mark, prerequisites, summary, title, version"
 
 # (rule, exact problem) — one failing fixture per rule in fixtures/bad/
 EXPECTED = [
@@ -25,8 +23,7 @@ EXPECTED = [
     ),
     (
         "checklist in a non-checklist task",
-        "aufgabe-mit-checkliste/95-aufgabe.md:12: "
-        "'## Checkliste' is only for submission: checklist (this task: text)",
+        "aufgabe-mit-checkliste/95-aufgabe.md:12: '## Checkliste' is only for submission: checklist (this task: text)",
     ),
     (
         "checklist task without checklist",
@@ -44,20 +41,17 @@ EXPECTED = [
     ("module.yaml missing", "kein-modul-yaml/module.yaml:1: module.yaml is missing"),
     (
         "front matter missing",
-        "lektion-fehler/01-ohne-front-matter.md:1: "
-        "missing front matter: start the file with ---, id, title … ---",
+        "lektion-fehler/01-ohne-front-matter.md:1: missing front matter: start the file with ---, id, title … ---",
     ),
     ("item id syntax", f"lektion-fehler/02-ohne-minuten.md:2: invalid id 'Lektion_2': {ID_RULE}"),
     ("lesson minutes missing", "lektion-fehler/02-ohne-minuten.md:2: missing key 'minutes'"),
     (
         "unknown type",
-        "lektion-fehler/03-typ-unbekannt.md:3: "
-        "unknown type 'video' (use quiz or task; lessons need no type)",
+        "lektion-fehler/03-typ-unbekannt.md:3: unknown type 'video' (use quiz or task; lessons need no type)",
     ),
     (
         "minutes not a number",
-        "lektion-fehler/04-minuten-text.md:4: "
-        "'minutes' must be a whole number of at least 1, not 'zehn'",
+        "lektion-fehler/04-minuten-text.md:4: 'minutes' must be a whole number of at least 1, not 'zehn'",
     ),
     (
         "duplicate id in a module",
@@ -66,8 +60,7 @@ EXPECTED = [
     ),
     (
         "level-1 heading",
-        "lektion-fehler/06-ueberschrift.md:9: "
-        "level-1 heading (#) is not allowed: the title is shown for you",
+        "lektion-fehler/06-ueberschrift.md:9: level-1 heading (#) is not allowed: the title is shown for you",
     ),
     (
         "file without number",
@@ -82,8 +75,7 @@ EXPECTED = [
     ("javascript: link", "markdown-fehler/01-links.md:8: javascript: links are not allowed"),
     (
         "protocol-relative link",
-        "markdown-fehler/01-links.md:9: "
-        "protocol-relative link '//evil.example/seite' is not allowed: write https://",
+        "markdown-fehler/01-links.md:9: protocol-relative link '//evil.example/seite' is not allowed: write https://",
     ),
     ("vbscript: link", "markdown-fehler/01-links.md:9: vbscript: links are not allowed"),
     (
@@ -93,8 +85,7 @@ EXPECTED = [
     ),
     (
         "other scheme",
-        "markdown-fehler/01-links.md:10: "
-        "links with 'ftp:' are not allowed (use https://, mailto: or a lesson file)",
+        "markdown-fehler/01-links.md:10: links with 'ftp:' are not allowed (use https://, mailto: or a lesson file)",
     ),
     (
         "link to a non-lesson .md",
@@ -121,16 +112,14 @@ EXPECTED = [
     ),
     (
         "image type",
-        "markdown-fehler/02-bilder.md:15: "
-        "image type '.gif' is not allowed (use SVG, PNG, JPEG or WebP)",
+        "markdown-fehler/02-bilder.md:15: image type '.gif' is not allowed (use SVG, PNG, JPEG or WebP)",
     ),
     ("inline HTML", "markdown-fehler/03-html.md:7: raw HTML is not allowed"),
     ("HTML block", "markdown-fehler/03-html.md:9: raw HTML is not allowed"),
     ("HTML on a continuation line", "markdown-fehler/03-html.md:14: raw HTML is not allowed"),
     (
         "unknown box",
-        "markdown-fehler/04-kaesten.md:7: "
-        "unknown box '::: warnung' (use beispiel, tipp, achtung, merke, recht)",
+        "markdown-fehler/04-kaesten.md:7: unknown box '::: warnung' (use beispiel, tipp, achtung, merke, recht)",
     ),
     ("stray box end", "markdown-fehler/04-kaesten.md:12: ':::' closes no box"),
     ("unclosed box", "markdown-fehler/04-kaesten.md:14: box '::: tipp' is not closed"),
@@ -158,8 +147,7 @@ EXPECTED = [
     ),
     (
         "unknown competence",
-        "meta-fehler/module.yaml:11: "
-        "unknown DigComp 2.2 competence '6.1' (use 1.1 … 5.4, see FORMAT.md)",
+        "meta-fehler/module.yaml:11: unknown DigComp 2.2 competence '6.1' (use 1.1 … 5.4, see FORMAT.md)",
     ),
     (
         "competence level",
@@ -170,8 +158,7 @@ EXPECTED = [
     ("qualification: missing key", "qualifications.yaml:10: missing key 'live_tutorials'"),
     (
         "question without id",
-        "quiz-fehler/90-selbstcheck.md:9: "
-        "question has no id: end the heading with {#your-question-id}",
+        "quiz-fehler/90-selbstcheck.md:9: question has no id: end the heading with {#your-question-id}",
     ),
     (
         "no correct answer",
@@ -180,8 +167,7 @@ EXPECTED = [
     ("answer without feedback", "quiz-fehler/90-selbstcheck.md:25: answer has no 'Feedback:' line"),
     (
         "true/false answers",
-        "quiz-fehler/90-selbstcheck.md:29: "
-        "typ=wahr-falsch needs exactly the two answers 'Wahr' and 'Falsch'",
+        "quiz-fehler/90-selbstcheck.md:29: typ=wahr-falsch needs exactly the two answers 'Wahr' and 'Falsch'",
     ),
     (
         "explicit single choice",
@@ -189,13 +175,11 @@ EXPECTED = [
     ),
     (
         "unknown question type",
-        "quiz-fehler/90-selbstcheck.md:43: "
-        "unknown question type 'typ=ranking' (use einfach, mehrfach, wahr-falsch)",
+        "quiz-fehler/90-selbstcheck.md:43: unknown question type 'typ=ranking' (use einfach, mehrfach, wahr-falsch)",
     ),
     (
         "question without answers",
-        "quiz-fehler/90-selbstcheck.md:50: "
-        "question has no answers: add a task list (- [x] / - [ ])",
+        "quiz-fehler/90-selbstcheck.md:50: question has no answers: add a task list (- [x] / - [ ])",
     ),
     (
         "answer without marker",
@@ -207,8 +191,7 @@ EXPECTED = [
     ),
     (
         "question id used by a lesson",
-        "quiz-fehler/90-selbstcheck.md:63: duplicate id 'ok-modul-lektion' "
-        "(already used in ok-modul/01-lektion.md:2)",
+        "quiz-fehler/90-selbstcheck.md:63: duplicate id 'ok-modul-lektion' (already used in ok-modul/01-lektion.md:2)",
     ),
     (
         "quiz without questions",
@@ -295,9 +278,7 @@ def _module(root: Path, module_id: str, prerequisites: str = "[]") -> Path:
         'digcomp:\n  framework: "DigComp 2.2"\n  competences:\n    - id: 1.1\n      level: 2\n',
         encoding="utf-8",
     )
-    (folder / "01-a.md").write_text(
-        f"---\nid: {module_id}-a\ntitle: A\nminutes: 5\n---\n\nText.\n", encoding="utf-8"
-    )
+    (folder / "01-a.md").write_text(f"---\nid: {module_id}-a\ntitle: A\nminutes: 5\n---\n\nText.\n", encoding="utf-8")
     return folder
 
 
@@ -307,9 +288,7 @@ def _qualifications(root: Path, text: str = "qualifications: []\n") -> None:
 
 def test_missing_qualifications_file(tmp_path: Path) -> None:
     _module(tmp_path, "m1")
-    assert [str(p) for p in check_course(tmp_path)] == [
-        "qualifications.yaml:1: qualifications.yaml is missing"
-    ]
+    assert [str(p) for p in check_course(tmp_path)] == ["qualifications.yaml:1: qualifications.yaml is missing"]
 
 
 def test_unquoted_competence_id_is_accepted(tmp_path: Path) -> None:
@@ -324,17 +303,13 @@ def test_prerequisite_cycle(tmp_path: Path) -> None:
     _module(tmp_path, "m1", "[m2]")
     _module(tmp_path, "m2", "[m1]")
     _qualifications(tmp_path)
-    assert [str(p) for p in check_course(tmp_path)] == [
-        "m1/module.yaml:7: prerequisites form a cycle: m1 → m2 → m1"
-    ]
+    assert [str(p) for p in check_course(tmp_path)] == ["m1/module.yaml:7: prerequisites form a cycle: m1 → m2 → m1"]
 
 
 def test_own_prerequisite(tmp_path: Path) -> None:
     _module(tmp_path, "m1", "[m1]")
     _qualifications(tmp_path)
-    assert [str(p) for p in check_course(tmp_path)] == [
-        "m1/module.yaml:7: a module cannot be its own prerequisite"
-    ]
+    assert [str(p) for p in check_course(tmp_path)] == ["m1/module.yaml:7: a module cannot be its own prerequisite"]
 
 
 def test_duplicate_yaml_key_and_duplicate_qualification(tmp_path: Path) -> None:

@@ -74,10 +74,7 @@ def test_lesson(m1: Module) -> None:
     assert '<a href="m1-passwort-manager#start">Passwort-Manager</a>' in lesson.html
     assert '<a href="../m2-weiter/m2-live-beraten">Modul 2</a>' in lesson.html
     assert '<a href="assets/liste.pdf">Checkliste</a>' in lesson.html
-    assert (
-        '<img src="assets/schloss.svg" alt="Ein Schloss vor einem Bildschirm" loading="lazy">'
-        in lesson.html
-    )
+    assert '<img src="assets/schloss.svg" alt="Ein Schloss vor einem Bildschirm" loading="lazy">' in lesson.html
     assert '<aside class="box box--tipp" role="note"><p class="box__title">Tipp</p>' in lesson.html
     assert '<p class="box__title">Rechtlicher Hinweis</p>' in lesson.html
     assert "<table>" in lesson.html
@@ -121,10 +118,7 @@ def test_tasks(course: Course, m1: Module) -> None:
         "Ich nutze einen Passwort-Manager.",
     )
     assert "Checkliste" not in task.html
-    assert task.html == (
-        "<p>Prüfe deine wichtigsten Konten.</p>\n"
-        "<h2>Danach</h2>\n<p>Erzähl im Tutorium davon.</p>\n"
-    )
+    assert task.html == ("<p>Prüfe deine wichtigsten Konten.</p>\n<h2>Danach</h2>\n<p>Erzähl im Tutorium davon.</p>\n")
     found = course.item("m2-aufgabe")
     assert found is not None
     module, link_task = found
@@ -168,9 +162,7 @@ def test_prerequisites_on_a_left_out_module_are_dropped(tmp_path: Path) -> None:
             encoding="utf-8",
         )
         body = "<b>x</b>" if name == "m1" else "Text."
-        (folder / "01-a.md").write_text(
-            f"---\nid: {name}-a\ntitle: A\nminutes: 5\n---\n\n{body}\n", encoding="utf-8"
-        )
+        (folder / "01-a.md").write_text(f"---\nid: {name}-a\ntitle: A\nminutes: 5\n---\n\n{body}\n", encoding="utf-8")
     (tmp_path / "qualifications.yaml").write_text("qualifications: []\n", encoding="utf-8")
     course = load_course(tmp_path)
     assert [str(p) for p in course.problems] == ["m1/01-a.md:7: raw HTML is not allowed"]
@@ -205,11 +197,7 @@ def test_load_course_never_raises_on_garbage(tmp_path: Path) -> None:
 
 
 def test_digcomp_has_the_21_competences() -> None:
-    expected = [
-        f"{area}.{n}"
-        for area, count in ((1, 3), (2, 6), (3, 4), (4, 4), (5, 4))
-        for n in range(1, count + 1)
-    ]
+    expected = [f"{area}.{n}" for area, count in ((1, 3), (2, 6), (3, 4), (4, 4), (5, 4)) for n in range(1, count + 1)]
     assert list(DIGCOMP_22) == expected
     assert DIGCOMP_22["4.2"] == "Personenbezogene Daten und Privatsphäre schützen"
     assert all(DIGCOMP_22.values())

@@ -121,12 +121,9 @@ def test_markdown_it_validate_link_still_applies(monkeypatch: pytest.MonkeyPatch
 
 def test_external_links_open_in_a_new_tab() -> None:
     assert html("[BSI](https://www.bsi.bund.de/)") == (
-        '<p><a href="https://www.bsi.bund.de/" target="_blank" rel="noopener noreferrer">'
-        "BSI</a></p>\n"
+        '<p><a href="https://www.bsi.bund.de/" target="_blank" rel="noopener noreferrer">BSI</a></p>\n'
     )
-    assert (
-        html("[Mail](mailto:a@example.org)") == '<p><a href="mailto:a@example.org">Mail</a></p>\n'
-    )
+    assert html("[Mail](mailto:a@example.org)") == '<p><a href="mailto:a@example.org">Mail</a></p>\n'
 
 
 def test_internal_links_become_relative_app_urls() -> None:
@@ -154,9 +151,7 @@ def test_images_only_from_the_module_assets() -> None:
         '<p><img src="assets/schloss.svg" alt="Ein Schloss" loading="lazy"></p>\n'
     )
     assert html('![Ä "b"](./assets/ä b.png)') == "<p>![Ä &quot;b&quot;](./assets/ä b.png)</p>\n"
-    assert html("![Ä](<./assets/ä b.png>)") == (
-        '<p><img src="assets/%C3%A4%20b.png" alt="Ä" loading="lazy"></p>\n'
-    )
+    assert html("![Ä](<./assets/ä b.png>)") == ('<p><img src="assets/%C3%A4%20b.png" alt="Ä" loading="lazy"></p>\n')
     assert html("![Anderes Modul](../m2/assets/x.png)") == "<p>Anderes Modul</p>\n"
     assert html("![Neben](bild.png)") == "<p>Neben</p>\n"
     assert html("![Raus](assets/../../x.png)") == "<p>Raus</p>\n"

@@ -12,9 +12,9 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
+from lms.core.extensions import db
 from lms.courses.content import load_course
 from lms.courses.setup import current_course, init_app, set_course
-from lms.extensions import db
 from lms.progress import queries
 from lms.progress.models import (
     COMPLETED,
@@ -52,8 +52,9 @@ def test_overview_lists_every_module_with_progress_and_tiers(lti: Lti, volunteer
     assert 'href="/t/' in resp.text  # links carry the launch token
 
 
-def test_tier_shows_live_tutorial_to_follow_until_counted(lti: Lti, volunteer: Browser,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_tier_shows_live_tutorial_to_follow_until_counted(
+    lti: Lti, volunteer: Browser, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(queries, "_live_tutorial_counter", lambda: None)
     assert "Live-Tutorial: folgt" in page_text(volunteer.get("m/").text)
     queries.register_live_tutorial_counter(lti.app, lambda user_id: 1)
@@ -166,7 +167,8 @@ def test_quiz_feedback_score_pass_and_retry(lti: Lti, volunteer: Browser) -> Non
     with lti.app.app_context():
         attempts = db.session.execute(select(QuizAttempt).order_by(QuizAttempt.id)).scalars().all()
         assert [(a.score, a.passed, a.module_version) for a in attempts] == [
-            (100 // n, False, module.version), (100, True, module.version)
+            (100 // n, False, module.version),
+            (100, True, module.version),
         ]
         row = db.session.execute(select(ItemProgress).where(ItemProgress.item_id == quiz.id)).scalar_one()
         assert (row.attempts, row.best_score, row.completed_at is not None) == (2, 100, True)
@@ -270,8 +272,9 @@ def test_link_hand_in_waits_for_review(lti: Lti, volunteer: Browser) -> None:
     assert "wartet auf Prüfung" in text
     assert 'href="https://video.example.org/watch?v=abc&amp;t=1"' in page.text
     assert "<form" not in page.text.split("Dein Stand")[1]  # no second hand-in while it waits
-    again = volunteer.post(f"m/{M4}/{task.id}", {"link": "https://video.example.org/2",
-                                                  "csrf_token": volunteer.launch_csrf()}, csrf=False)
+    again = volunteer.post(
+        f"m/{M4}/{task.id}", {"link": "https://video.example.org/2", "csrf_token": volunteer.launch_csrf()}, csrf=False
+    )
     assert again.status_code == 409
     with lti.app.app_context():
         assert count(TaskSubmission) == 1
@@ -294,8 +297,17 @@ def test_post_without_csrf_token_is_refused(lti: Lti, volunteer: Browser) -> Non
         assert count(TaskSubmission) == 0
 
 
-@pytest.mark.parametrize("path", ["m/nope/", "m/nope/x", f"m/{M1}/nope", f"m/{M1}/m2-selbstcheck",
-                                  f"m/{M1}/assets/nope.svg", f"m/{M1}/assets/../module.yaml"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "m/nope/",
+        "m/nope/x",
+        f"m/{M1}/nope",
+        f"m/{M1}/m2-selbstcheck",
+        f"m/{M1}/assets/nope.svg",
+        f"m/{M1}/assets/../module.yaml",
+    ],
+)
 def test_unknown_module_item_or_asset_is_404(volunteer: Browser, path: str) -> None:
     resp = volunteer.get(path)
     assert resp.status_code == 404

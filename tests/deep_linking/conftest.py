@@ -26,8 +26,9 @@ class DeepLinking:
         picker = session.post(action, data=fields, timeout=10)
         return session, picker
 
-    def choose(self, session: requests.Session, picker: requests.Response, *entries: str,
-               cancel: bool = False) -> requests.Response:
+    def choose(
+        self, session: requests.Session, picker: requests.Response, *entries: str, cancel: bool = False
+    ) -> requests.Response:
         csrf = form_fields(picker.text)[1]["csrf_token"]
         data: dict[str, Any] = {"csrf_token": csrf, "entry": list(entries)}
         if cancel:

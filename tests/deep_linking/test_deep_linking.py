@@ -8,8 +8,8 @@ import re
 import jwt
 import pytest
 
+from lms.core.extensions import db
 from lms.deep_linking.catalog import CatalogEntry, course_content, register_provider, unregister_provider
-from lms.extensions import db
 from lms.platforms.services import active_key
 from lti.claims import DeepLinkingSettings
 from lti.deep_linking import DeepLinkingError, check_selection
@@ -55,8 +55,12 @@ def test_round_trip_is_verified_by_the_platform(dl: DeepLinking) -> None:
     assert {i["url"] for i in items} == {double.tool_launch_url}
     by_custom = {tuple(sorted(i.get("custom", {}).items())): i for i in items}
     module_item = by_custom[(("module", module.id),)]
-    assert module_item["lineItem"] == {"scoreMaximum": 100, "label": module.title, "resourceId": module.id,
-                                       "tag": "module"}
+    assert module_item["lineItem"] == {
+        "scoreMaximum": 100,
+        "label": module.title,
+        "resourceId": module.id,
+        "tag": "module",
+    }
     lesson_item = by_custom[(("item", lesson.id), ("module", module.id))]
     assert "lineItem" not in lesson_item
     assert "lineItem" not in by_custom[(("view", "overview"),)]
@@ -149,8 +153,11 @@ def test_launch_of_a_linked_lesson_and_the_overview(dl: DeepLinking) -> None:
 def test_providers_add_entries(dl: DeepLinking) -> None:
     def series(launch_session):  # noqa: ANN001, ANN202
         assert launch_session.platform.issuer == dl.lti.double.issuer
-        return [CatalogEntry(id="series:7", title="Live-Tutorial-Reihe Video", group="Live-Tutorials",
-                             custom={"series": "7"})]
+        return [
+            CatalogEntry(
+                id="series:7", title="Live-Tutorial-Reihe Video", group="Live-Tutorials", custom={"series": "7"}
+            )
+        ]
 
     register_provider(series)
     try:
@@ -174,9 +181,15 @@ def test_picker_needs_a_pending_request_and_csrf(dl: DeepLinking) -> None:
 def test_check_selection_honours_accept_types() -> None:
     from lti.deep_linking import ContentItem
 
-    settings = DeepLinkingSettings(return_url="https://lms/x", accept_types=("link",),
-                                   accept_presentation_document_targets=("iframe",), accept_multiple=True,
-                                   data=None, title=None, text=None)
+    settings = DeepLinkingSettings(
+        return_url="https://lms/x",
+        accept_types=("link",),
+        accept_presentation_document_targets=("iframe",),
+        accept_multiple=True,
+        data=None,
+        title=None,
+        text=None,
+    )
     with pytest.raises(DeepLinkingError) as err:
         check_selection(settings, [ContentItem(title="a", url="https://tool/lti/launch")])
     assert err.value.code == "type_not_accepted"
@@ -195,10 +208,24 @@ def test_deep_linking_launch_records_user_and_course(dl: DeepLinking) -> None:
 
 def test_link_to_removed_content_lands_on_the_start_page(dl: DeepLinking) -> None:
     module = _first_module(dl)
-    dl.lti.double.links.append({"id": "link-gone", "title": "weg", "url": dl.lti.double.tool_launch_url,
-                                "custom": {"module": "m99-gibt-es-nicht", "item": "x"}, "lineItem": None})
-    dl.lti.double.links.append({"id": "link-item-gone", "title": "weg", "url": dl.lti.double.tool_launch_url,
-                                "custom": {"module": module.id, "item": "gibt-es-nicht"}, "lineItem": None})
+    dl.lti.double.links.append(
+        {
+            "id": "link-gone",
+            "title": "weg",
+            "url": dl.lti.double.tool_launch_url,
+            "custom": {"module": "m99-gibt-es-nicht", "item": "x"},
+            "lineItem": None,
+        }
+    )
+    dl.lti.double.links.append(
+        {
+            "id": "link-item-gone",
+            "title": "weg",
+            "url": dl.lti.double.tool_launch_url,
+            "custom": {"module": module.id, "item": "gibt-es-nicht"},
+            "lineItem": None,
+        }
+    )
     gone = dl.launch_link("link-gone")
     assert gone.status_code == 200 and re.search(r"/t/[^/]+/$", gone.url)
     item_gone = dl.launch_link("link-item-gone")
@@ -208,7 +235,7 @@ def test_link_to_removed_content_lands_on_the_start_page(dl: DeepLinking) -> Non
 def test_live_tutorials_are_offered_and_their_links_open_them(dl: DeepLinking) -> None:
     import datetime as dt
 
-    from lms.db import utcnow
+    from lms.core.db import utcnow
     from lms.live_sessions.models import LiveSession
     from lms.platforms.models import Chamber
 
@@ -216,8 +243,13 @@ def test_live_tutorials_are_offered_and_their_links_open_them(dl: DeepLinking) -
     with dl.lti.app.app_context():
         chamber = db.session.query(Chamber).one()
         live = LiveSession(
-            chamber_id=chamber.id, title="Sprechstunde BigBlueButton", starts_at=utcnow() + dt.timedelta(days=3),
-            timezone="Europe/Berlin", duration_minutes=60, audience="chamber", meeting_id="mw-test-1",
+            chamber_id=chamber.id,
+            title="Sprechstunde BigBlueButton",
+            starts_at=utcnow() + dt.timedelta(days=3),
+            timezone="Europe/Berlin",
+            duration_minutes=60,
+            audience="chamber",
+            meeting_id="mw-test-1",
             callback_token="cb-test-1",
         )
         db.session.add(live)

@@ -12,8 +12,8 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
+from lms.core.extensions import db
 from lms.demo.platform_services import PlatformServices
-from lms.extensions import db
 from lms.grades import services as grade_services
 from lms.grades.clients import StoreTokenCache
 from lms.grades.models import GradeLink, ScoreOutbox
@@ -41,8 +41,10 @@ class Progress:
     modules: tuple[str, ...] = (M1, M2)
 
     def by_module(self, user_id: int) -> dict[str, grade_services.ModuleState]:
-        return {m: grade_services.ModuleState(self.percent.get((user_id, m), 0), (user_id, m) in self.review)
-                for m in self.modules}
+        return {
+            m: grade_services.ModuleState(self.percent.get((user_id, m), 0), (user_id, m) in self.review)
+            for m in self.modules
+        }
 
 
 @pytest.fixture
@@ -55,7 +57,7 @@ def progress(monkeypatch: pytest.MonkeyPatch) -> Progress:
 def progress_signal() -> Any:
     """The progress domain's signal, or a stand-in with our receiver connected (same name and kwargs)."""
     try:
-        from lms.progress.signals import progress_changed
+        from lms.core.signals import progress_changed
     except ImportError:
         from blinker import Namespace
 
@@ -118,11 +120,12 @@ class Grades:
         """Pretend the backoff has passed."""
         from sqlalchemy import update
 
-        from lms.db import utcnow
+        from lms.core.db import utcnow
 
         with self.app.app_context():
-            db.session.execute(update(ScoreOutbox).where(ScoreOutbox.status == "pending")
-                               .values(next_attempt_at=utcnow()))
+            db.session.execute(
+                update(ScoreOutbox).where(ScoreOutbox.status == "pending").values(next_attempt_at=utcnow())
+            )
             db.session.commit()
 
 
@@ -139,7 +142,7 @@ def csrf(page: str) -> str:
 
 def csrf_for(app: Flask, landing_url: str) -> str:
     """The CSRF token of a launch, for pages that show no form."""
-    from lms.launches.security import csrf_token, load_launch_session
+    from lms.core.security import csrf_token, load_launch_session
 
     token = landing_url.rstrip("/").rsplit("/t/", 1)[1].split("/")[0]
     with app.app_context():

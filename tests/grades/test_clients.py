@@ -20,9 +20,15 @@ from lti.tokens import (
 def test_score_from_percent_follows_the_spec_and_moodle() -> None:
     when = dt.datetime(2026, 5, 4, 9, 30, 0, 250000, tzinfo=dt.UTC)
     done = Score.from_percent("u1", 100, timestamp=when, comment="fertig").to_json()
-    assert done == {"userId": "u1", "scoreGiven": 100.0, "scoreMaximum": 100.0, "activityProgress": "Completed",
-                    "gradingProgress": "FullyGraded", "timestamp": "2026-05-04T09:30:00.250+00:00",
-                    "comment": "fertig"}
+    assert done == {
+        "userId": "u1",
+        "scoreGiven": 100.0,
+        "scoreMaximum": 100.0,
+        "activityProgress": "Completed",
+        "gradingProgress": "FullyGraded",
+        "timestamp": "2026-05-04T09:30:00.250+00:00",
+        "comment": "fertig",
+    }
     half = Score.from_percent("u1", 50, timestamp=when, pending_review=True).to_json()
     assert (half["activityProgress"], half["gradingProgress"]) == ("InProgress", "Pending")
     assert "comment" not in half
@@ -31,8 +37,10 @@ def test_score_from_percent_follows_the_spec_and_moodle() -> None:
 
 
 def test_scores_url_keeps_the_query_string() -> None:
-    assert scores_url("https://m.example/mod/lti/services.php/2/lineitems/7/lineitem?type_id=3") == \
-        "https://m.example/mod/lti/services.php/2/lineitems/7/lineitem/scores?type_id=3"
+    assert (
+        scores_url("https://m.example/mod/lti/services.php/2/lineitems/7/lineitem?type_id=3")
+        == "https://m.example/mod/lti/services.php/2/lineitems/7/lineitem/scores?type_id=3"
+    )
     assert scores_url("https://p.example/li/7/") == "https://p.example/li/7/scores"
 
 
@@ -41,9 +49,17 @@ def test_line_item_json_round_trip() -> None:
     assert LineItem.from_json({**item.to_json(), "id": "https://x/li/1"}).id == "https://x/li/1"
 
 
-@pytest.mark.parametrize(("status", "kind"), [(401, UnauthorizedError), (409, ConflictError),
-                                              (503, RetryableServiceError), (429, RetryableServiceError),
-                                              (400, PermanentServiceError), (403, PermanentServiceError)])
+@pytest.mark.parametrize(
+    ("status", "kind"),
+    [
+        (401, UnauthorizedError),
+        (409, ConflictError),
+        (503, RetryableServiceError),
+        (429, RetryableServiceError),
+        (400, PermanentServiceError),
+        (403, PermanentServiceError),
+    ],
+)
 def test_errors_are_typed(status: int, kind: type) -> None:
     response = requests.Response()
     response.status_code = status

@@ -10,8 +10,8 @@ import threading
 import pytest
 from sqlalchemy import select, update
 
-from lms.db import utcnow
-from lms.extensions import db
+from lms.core.db import utcnow
+from lms.core.extensions import db
 from lms.grades import services
 from lms.grades.models import GradeLink, GradeLinkUser, ScoreOutbox
 from lms.users.models import User
@@ -249,8 +249,9 @@ def test_existing_line_item_is_found_across_pages(grades: Grades) -> None:
     grades.lti.launch("volunteer")
     for n in range(5):
         grades.services.add_lineitem("demo-course-1", f"anderes {n}", 10, tag=f"other-{n}")
-    mine = grades.services.add_lineitem("demo-course-1", "medienwerk", 100, resource_link_id="demo-link-1",
-                                        tag="medienwerk")
+    mine = grades.services.add_lineitem(
+        "demo-course-1", "medienwerk", 100, resource_link_id="demo-link-1", tag="medienwerk"
+    )
     # filters ignored, as some platforms do: the client pages and checks itself
     grades.services.lineitems_page_size = 2
     grades.change(grades.user_id(), M1, 50)
@@ -374,8 +375,8 @@ def test_two_workers_never_deliver_the_same_row_twice(grades: Grades) -> None:
 
 
 def test_sweep_enqueues_due_rows(grades: Grades) -> None:
+    from lms.core.jobs import jobs
     from lms.grades.jobs import sweep_scores
-    from lms.jobs import jobs
 
     grades.lti.launch("volunteer")
     grades.change(grades.user_id(), M1, 50)
@@ -387,7 +388,7 @@ def test_sweep_enqueues_due_rows(grades: Grades) -> None:
 
 def test_committed_rows_are_delivered_by_the_job_queue(grades: Grades) -> None:
     """The whole wiring: the commit enqueues the delivery job, huey (immediate mode here) runs it."""
-    from lms.jobs import jobs
+    from lms.core.jobs import jobs
 
     grades.lti.launch("volunteer")
     jobs.huey.immediate = True

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from lms.extensions import db
+from lms.core.extensions import db
 from lms.users.models import Course
 from tests.browser import axe_violations
 from tests.grades.conftest import M1, Grades

@@ -45,8 +45,7 @@ def test_resend_all_failed(grades: Grades) -> None:
     landing = grades.lti.launch("coordinator")
     page = requests.get(landing.url + "noten/", timeout=10)
     assert "Alle fehlgeschlagenen erneut senden" in page.text
-    resp = requests.post(landing.url + "noten/fehlgeschlagene-erneut", data={"csrf_token": csrf(page.text)},
-                         timeout=10)
+    resp = requests.post(landing.url + "noten/fehlgeschlagene-erneut", data={"csrf_token": csrf(page.text)}, timeout=10)
     assert resp.status_code == 200
     assert grades.rows()[0].status == "pending"
 
@@ -59,8 +58,9 @@ def test_volunteers_cannot_see_or_resend(grades: Grades) -> None:
     assert requests.get(landing.url + "noten/", timeout=10).status_code == 403
     row = grades.rows()[0]
     token = csrf_for(grades.app, landing.url)
-    assert requests.post(landing.url + f"noten/{row.id}/erneut", data={"csrf_token": token},
-                         timeout=10).status_code == 403
+    assert (
+        requests.post(landing.url + f"noten/{row.id}/erneut", data={"csrf_token": token}, timeout=10).status_code == 403
+    )
 
 
 def test_resend_of_a_row_from_another_course_is_not_found(grades: Grades) -> None:

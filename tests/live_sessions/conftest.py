@@ -13,9 +13,9 @@ import pytest
 import requests
 from flask import Flask
 
-from lms.db import utcnow
+from lms.core.db import utcnow
+from lms.core.extensions import db
 from lms.demo.bbb_double import BBBDouble, create_bbb_double
-from lms.extensions import db
 from tests.conftest import LiveServer
 
 BBB_SECRET = "live-test-secret-4f1c9a0e7b2d48d6a1f3"
@@ -73,35 +73,55 @@ class LiveEnv:
     def double(self) -> BBBDouble:
         return self.bbb.double
 
-    def person(self, role: str = "volunteer", *, name: str | None = "Vera Volunteer", email: str | None = "auto",
-               course_id: int | None | str = "default", chamber_id: int | None = None) -> Person:
-        from lms.launches.security import create_launch_session, csrf_token
+    def person(
+        self,
+        role: str = "volunteer",
+        *,
+        name: str | None = "Vera Volunteer",
+        email: str | None = "auto",
+        course_id: int | None | str = "default",
+        chamber_id: int | None = None,
+    ) -> Person:
+        from lms.core.security import create_launch_session, csrf_token
         from lms.users.models import Enrollment, User
 
         self._n += 1
         with self.app.app_context():
-            user = User(issuer="https://lms.test", sub=f"{role}-{self._n}", chamber_id=chamber_id or self.chamber_id,
-                        name=name, email=(f"person{self._n}@example.org" if email == "auto" else email))
+            user = User(
+                issuer="https://lms.test",
+                sub=f"{role}-{self._n}",
+                chamber_id=chamber_id or self.chamber_id,
+                name=name,
+                email=(f"person{self._n}@example.org" if email == "auto" else email),
+            )
             db.session.add(user)
             db.session.flush()
             course = self.course_id if course_id == "default" else course_id
             if course is not None:
                 db.session.add(Enrollment(user_id=user.id, course_id=course, role=role))
-            session, token = create_launch_session(user_id=user.id, course_id=course, platform_id=self.platform_id,
-                                                   deployment_id="1", role=role)
+            session, token = create_launch_session(
+                user_id=user.id, course_id=course, platform_id=self.platform_id, deployment_id="1", role=role
+            )
             csrf = csrf_token(session)
             db.session.commit()
             return Person(self, user.id, token, csrf)
 
-    def schedule(self, trainer: Person, *, starts_in: dt.timedelta = dt.timedelta(minutes=5),
-                 **fields: Any) -> int:
+    def schedule(self, trainer: Person, *, starts_in: dt.timedelta = dt.timedelta(minutes=5), **fields: Any) -> int:
         """Schedule through the form; returns the new session's id."""
         from lms.live_sessions.timeutil import utc_to_local
 
         start = utc_to_local(utcnow() + starts_in, "Europe/Berlin")
-        data = {"title": "Sicher im Netz – live", "date": start.date().isoformat(), "time": f"{start:%H:%M}",
-                "tz": "Europe/Berlin", "duration": "60", "audience": "course", "early_entry": "15",
-                "mute_on_start": "1", "weeks": "1"}
+        data = {
+            "title": "Sicher im Netz – live",
+            "date": start.date().isoformat(),
+            "time": f"{start:%H:%M}",
+            "tz": "Europe/Berlin",
+            "duration": "60",
+            "audience": "course",
+            "early_entry": "15",
+            "mute_on_start": "1",
+            "weeks": "1",
+        }
         data.update({k: v for k, v in fields.items() if v is not None})
         for key in [k for k, v in fields.items() if v is None]:
             data.pop(key, None)
@@ -135,7 +155,7 @@ class LiveEnv:
 
 @pytest.fixture
 def live(app: Flask, bbb: Bbb) -> Iterator[LiveEnv]:
-    from lms.jobs import jobs
+    from lms.core.jobs import jobs
     from lms.platforms.models import Chamber, Platform
     from lms.users.models import Course
 
@@ -146,9 +166,15 @@ def live(app: Flask, bbb: Bbb) -> Iterator[LiveEnv]:
         chamber = Chamber(slug="hwk-live", name="HWK Live")
         db.session.add(chamber)
         db.session.flush()
-        platform = Platform(chamber_id=chamber.id, name="LMS", issuer="https://lms.test", client_id="c1",
-                            auth_login_url="https://lms.test/auth", auth_token_url="https://lms.test/token",
-                            key_set_url="https://lms.test/jwks")
+        platform = Platform(
+            chamber_id=chamber.id,
+            name="LMS",
+            issuer="https://lms.test",
+            client_id="c1",
+            auth_login_url="https://lms.test/auth",
+            auth_token_url="https://lms.test/token",
+            key_set_url="https://lms.test/jwks",
+        )
         course = Course(chamber_id=chamber.id, issuer="https://lms.test", context_id="course-1", title="Kurs")
         db.session.add_all([platform, course])
         db.session.commit()

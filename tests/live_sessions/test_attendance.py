@@ -13,7 +13,7 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from lms.extensions import db
+from lms.core.extensions import db
 from lms.live_sessions.bbb import _JWT  # lenient codec: BBB secrets are short
 from tests.live_sessions.conftest import BBB_SECRET, LiveEnv, Person
 
@@ -39,8 +39,9 @@ def attendance(live: LiveEnv, sid: int) -> dict[int, object]:
     from lms.live_sessions.models import Attendance
 
     with live.app.app_context():
-        rows = {a.user_id: a for a in db.session.execute(
-            select(Attendance).where(Attendance.session_id == sid)).scalars()}
+        rows = {
+            a.user_id: a for a in db.session.execute(select(Attendance).where(Attendance.session_id == sid)).scalars()
+        }
         db.session.expunge_all()
         return rows
 
@@ -90,21 +91,38 @@ def test_polling_records_intervals_and_the_threshold_decides(live: LiveEnv) -> N
 def analytics_payload(meeting_id: str, people: dict[str, tuple[int, int]], start: dt.datetime) -> dict[str, object]:
     attendees = []
     for user_id, (joined, left) in people.items():
-        attendees.append({
-            "ext_user_id": user_id, "name": user_id, "moderator": False,
-            "joins": [(start + dt.timedelta(minutes=joined)).isoformat()],
-            "leaves": [(start + dt.timedelta(minutes=left)).isoformat()],
-            "duration": (left - joined) * 60,
-        })
-    return {"version": "1.0", "meeting_id": meeting_id, "internal_meeting_id": "x",
-            "data": {"metadata": {}, "duration": 3600, "start": start.isoformat(),
-                     "finish": (start + dt.timedelta(hours=1)).isoformat(), "attendees": attendees}}
+        attendees.append(
+            {
+                "ext_user_id": user_id,
+                "name": user_id,
+                "moderator": False,
+                "joins": [(start + dt.timedelta(minutes=joined)).isoformat()],
+                "leaves": [(start + dt.timedelta(minutes=left)).isoformat()],
+                "duration": (left - joined) * 60,
+            }
+        )
+    return {
+        "version": "1.0",
+        "meeting_id": meeting_id,
+        "internal_meeting_id": "x",
+        "data": {
+            "metadata": {},
+            "duration": 3600,
+            "start": start.isoformat(),
+            "finish": (start + dt.timedelta(hours=1)).isoformat(),
+            "attendees": attendees,
+        },
+    }
 
 
 def post_analytics(url: str, payload: dict[str, object], secret: str = BBB_SECRET) -> requests.Response:
     token = _JWT.encode({"exp": int(time.time()) + 3600}, secret, algorithm="HS512")
-    return requests.post(url, data=json.dumps(payload), timeout=10,
-                         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    return requests.post(
+        url,
+        data=json.dumps(payload),
+        timeout=10,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
 
 
 def test_end_and_analytics_callbacks_complete_attendance(live: LiveEnv) -> None:
@@ -176,15 +194,20 @@ def test_corrections_keep_an_audit_trail_and_csv_export(live: LiveEnv) -> None:
     assert anna.get(f"/{sid}/attendance").status_code == 403
     no_reason = trainer.post(f"/{sid}/attendance/{anna.user_id}", {"attended": "1", "reason": ""})
     assert no_reason.status_code == 422 and "Grund" in no_reason.text
-    ok = trainer.post(f"/{sid}/attendance/{anna.user_id}", {"attended": "1", "reason": "Per Telefon dabei"},
-                      allow_redirects=False)
+    ok = trainer.post(
+        f"/{sid}/attendance/{anna.user_id}", {"attended": "1", "reason": "Per Telefon dabei"}, allow_redirects=False
+    )
     assert ok.status_code == 303
     with live.app.app_context():
         corrections = list(db.session.execute(select(AttendanceCorrection)).scalars())
         assert len(corrections) == 1
         c = corrections[0]
-        assert (c.old_value, c.new_value, c.reason, c.corrected_by_id) == (False, True, "Per Telefon dabei",
-                                                                          trainer.user_id)
+        assert (c.old_value, c.new_value, c.reason, c.corrected_by_id) == (
+            False,
+            True,
+            "Per Telefon dabei",
+            trainer.user_id,
+        )
         assert c.corrected_at is not None
     assert "Per Telefon dabei" in trainer.get(f"/{sid}/attendance").text
 
@@ -218,7 +241,7 @@ def test_recordings_are_unpublished_by_default_and_managed_by_the_trainer(live: 
     sid, trainer, anna, meeting_id = recorded
     log = {c.kind: c.status for c in live.double.callback_log}
     assert log["recording_ready"] == 200
-    (record_id, bbb_rec), = live.double.recordings.items()
+    ((record_id, bbb_rec),) = live.double.recordings.items()
     assert bbb_rec.state == "unpublished"  # the tool unpublished BBB's default
     page = trainer.get(f"/{sid}/recordings").text
     assert "offen, die den Link haben" in page and "unveröffentlicht" in page
@@ -261,7 +284,7 @@ def test_recording_ready_callback_is_authenticated_and_retention_deletes(live: L
     sid, trainer, anna, meeting_id = recorded
     token = live.session(sid).callback_token
     url = f"{live.tool.url}/live-callbacks/{token}/recording-ready"
-    (record_id, _), = live.double.recordings.items()
+    ((record_id, _),) = live.double.recordings.items()
     forged = _JWT.encode({"meeting_id": meeting_id, "record_id": "evil"}, "not-the-secret", algorithm="HS256")
     assert requests.post(url, data={"signed_parameters": forged}, timeout=10).status_code == 401
     duplicate = _JWT.encode({"meeting_id": meeting_id, "record_id": record_id}, BBB_SECRET, algorithm="HS256")

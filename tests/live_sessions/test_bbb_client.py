@@ -34,8 +34,7 @@ DOC_QUERY = "name=Test+Meeting&meetingID=abc123&attendeePW=111222&moderatorPW=33
 DOC_VECTORS = {
     "sha1": "1fcbb0c4fc1f039f73aa6d697d2db9ba7f803f17",
     "sha256": "da9185f7f333cfdfcd6eeac32dca3777510c4c436020d8b887ba5515bd1d189e",
-    "sha384": "891ac633df39d0a1b4f8d597f3e190833216c4b29c4fb51ea3ca72757eeb958d"
-    "6e7b49a845cf29f5c6019c7d29d029d1",
+    "sha384": "891ac633df39d0a1b4f8d597f3e190833216c4b29c4fb51ea3ca72757eeb958d6e7b49a845cf29f5c6019c7d29d029d1",
     "sha512": "de73ad61d11a5c801b68d4bd6ec5248546085cefb0b25c85f3c46249ea93a3a4"
     "b120f92c0a8a58d7512cb77821884951a3b01245f3435dbbef49fff3cc3988b4",
 }
@@ -44,8 +43,6 @@ DOC_VECTORS = {
 # --------------------------------------------------------------------------------------------
 # loopback helpers
 # --------------------------------------------------------------------------------------------
-
-
 
 
 @dataclass
@@ -180,12 +177,8 @@ def test_checksum_matches_documented_vectors(algorithm: str) -> None:
 
 def test_checksum_vectors_for_percent20_and_empty_query() -> None:
     query = DOC_QUERY.replace("+", "%20")
-    assert bbb.checksum("create", query, DOC_SECRET, "sha1") == (
-        "f1ae295e2cb9a9225152334d12c9db97d2bfee5b"
-    )
-    assert bbb.checksum("getMeetings", "", DOC_SECRET, "sha1") == (
-        "2027baa7771026e9e93392f55031535d1444c41f"
-    )
+    assert bbb.checksum("create", query, DOC_SECRET, "sha1") == ("f1ae295e2cb9a9225152334d12c9db97d2bfee5b")
+    assert bbb.checksum("getMeetings", "", DOC_SECRET, "sha1") == ("2027baa7771026e9e93392f55031535d1444c41f")
 
 
 def test_signed_query_reproduces_the_documented_request() -> None:
@@ -204,9 +197,7 @@ def test_signed_query_reproduces_the_documented_request() -> None:
 
 
 def test_build_query_sorts_formats_booleans_and_encodes_spaces_as_plus() -> None:
-    query = bbb.build_query(
-        {"record": True, "name": "A b&c+ü", "muteOnStart": False, "welcome": None, "duration": 60}
-    )
+    query = bbb.build_query({"record": True, "name": "A b&c+ü", "muteOnStart": False, "welcome": None, "duration": 60})
     assert query == "duration=60&muteOnStart=false&name=A+b%26c%2B%C3%BC&record=true"
 
 
@@ -398,15 +389,11 @@ def test_create_sends_callbacks_as_meta(client: BBBClient, server: Server) -> No
     assert meeting.guest_policy == "ALWAYS_DENY"
 
 
-def test_join_url_is_accepted_and_meeting_info_lists_attendees(
-    client: BBBClient, server: Server
-) -> None:
+def test_join_url_is_accepted_and_meeting_info_lists_attendees(client: BBBClient, server: Server) -> None:
     created = client.create("tutorial-44", "Smartphone-Fotografie", meta={"chamber": "hwk-x"})
     assert client.is_meeting_running("tutorial-44") is False
 
-    url = client.join_url(
-        "tutorial-44", "Trainerin Tina", "MODERATOR", "trainer-1", create_time=created.create_time
-    )
+    url = client.join_url("tutorial-44", "Trainerin Tina", "MODERATOR", "trainer-1", create_time=created.create_time)
     with requests.Session() as browser:
         response = browser.get(url, timeout=5)
         assert response.status_code == 200
@@ -502,9 +489,7 @@ def test_end_fires_the_end_callback(client: BBBClient, server: Server, receiver:
         client.get_meeting_info("tutorial-50")
 
 
-def test_recordings_publish_unpublish_delete_update(
-    client: BBBClient, server: Server, receiver: Receiver
-) -> None:
+def test_recordings_publish_unpublish_delete_update(client: BBBClient, server: Server, receiver: Receiver) -> None:
     client.create(
         "tutorial-60",
         "Aufzeichnung",
@@ -566,12 +551,8 @@ def test_recording_can_start_unpublished(client: BBBClient) -> None:
     assert rec.state == "unpublished"
 
 
-def test_analytics_callback_round_trip(
-    client: BBBClient, server: Server, receiver: Receiver
-) -> None:
-    client.create(
-        "tutorial-62", "Analytics", analytics_callback_url=f"{receiver.url}/bbb/analytics"
-    )
+def test_analytics_callback_round_trip(client: BBBClient, server: Server, receiver: Receiver) -> None:
+    client.create("tutorial-62", "Analytics", analytics_callback_url=f"{receiver.url}/bbb/analytics")
     server.double.join("tutorial-62", "Tina", "MODERATOR", "t-1")
     server.double.join("tutorial-62", "Volker", "VIEWER", "v-1")
     server.double.leave("tutorial-62", "v-1")
@@ -614,9 +595,7 @@ def test_wrong_secret_gives_checksum_error_without_leaking(
     assert server.double.call_count("create") == 1
 
 
-def test_secret_with_whitespace_is_trimmed(
-    server: Server, make_client: Callable[..., BBBClient]
-) -> None:
+def test_secret_with_whitespace_is_trimmed(server: Server, make_client: Callable[..., BBBClient]) -> None:
     client = make_client(server.url, f"  {SECRET}\n")
     assert client.is_meeting_running("m-trim") is False
     report = client.check()
@@ -650,9 +629,7 @@ def test_connection_refused_is_unavailable(make_client: Callable[..., BBBClient]
 
 
 def test_html_answers_are_unavailable(client: BBBClient, server: Server) -> None:
-    server.double.respond_next(
-        "<html><body>Welcome to nginx</body></html>", content_type="text/html"
-    )
+    server.double.respond_next("<html><body>Welcome to nginx</body></html>", content_type="text/html")
     with pytest.raises(BBBUnavailable) as caught:
         client.get_meetings()
     assert isinstance(caught.value, InvalidResponse)
@@ -777,9 +754,7 @@ def test_check_unreachable(make_client: Callable[..., BBBClient]) -> None:
     assert any("not reachable" in m for m in report.messages)
 
 
-def test_check_wrong_path_and_non_bbb_answer(
-    server: Server, make_client: Callable[..., BBBClient]
-) -> None:
+def test_check_wrong_path_and_non_bbb_answer(server: Server, make_client: Callable[..., BBBClient]) -> None:
     report = make_client(f"{server.root}/elsewhere/").check()
     assert report.ok is False
     text = " ".join(report.messages)
@@ -849,9 +824,7 @@ def test_parse_analytics_payload_is_defensive() -> None:
     assert bbb.parse_analytics_payload({}).attendees == ()
 
 
-def test_check_hanging_server(
-    start_double: Callable[..., Server], make_client: Callable[..., BBBClient]
-) -> None:
+def test_check_hanging_server(start_double: Callable[..., Server], make_client: Callable[..., BBBClient]) -> None:
     srv = start_double(hang_seconds=10)
     report = make_client(srv.url, timeout=0.5).check()
     assert report.ok is False

@@ -54,8 +54,6 @@ class FakeClock:
         self.now += seconds
 
 
-
-
 class Api:
     """Calls the double through Flask's test client and parses the XML."""
 
@@ -86,9 +84,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def api(clock: FakeClock) -> Iterator[Api]:
-    app = create_bbb_double(
-        SECRET, clock=clock, empty_meeting_seconds=300, last_user_left_seconds=60
-    )
+    app = create_bbb_double(SECRET, clock=clock, empty_meeting_seconds=300, last_user_left_seconds=60)
     api = Api(app)
     yield api
     api.double.wait_for_callbacks(5)
@@ -294,9 +290,7 @@ def test_concurrent_creates_make_one_meeting() -> None:
         def create() -> None:
             barrier.wait()
             with requests.get(url, timeout=5) as response:
-                internal_ids.append(
-                    bbb.parse_response_xml(response.content).findtext("internalMeetingID") or ""
-                )
+                internal_ids.append(bbb.parse_response_xml(response.content).findtext("internalMeetingID") or "")
 
         threads = [threading.Thread(target=create) for _ in range(8)]
         for thread in threads:
@@ -423,9 +417,7 @@ def test_join_after_end_is_forcibly_ended(api: Api) -> None:
 
 def test_guest_waits_when_moderator_must_approve(api: Api) -> None:
     api.xml("create", meetingID="m-guest", name="Guests", guestPolicy="ASK_MODERATOR")
-    root = api.xml(
-        "join", meetingID="m-guest", fullName="G", role="VIEWER", guest=True, redirect=False
-    )
+    root = api.xml("join", meetingID="m-guest", fullName="G", role="VIEWER", guest=True, redirect=False)
     assert key(root) == "guestWait"
     assert root.findtext("guestStatus") == "WAIT"
     assert api.xml("getMeetingInfo", meetingID="m-guest").findtext("participantCount") == "0"
@@ -589,9 +581,7 @@ def test_publish_delete_update(api: Api) -> None:
     assert key(api.xml("publishRecordings", publish="true")) == "missingParamRecordID"
     assert key(api.xml("publishRecordings", recordID=rid)) == "missingParamPublish"
     assert key(api.xml("publishRecordings", recordID="nope", publish="true")) == "notFound"
-    assert (
-        api.xml("publishRecordings", recordID=rid, publish="false").findtext("published") == "false"
-    )
+    assert api.xml("publishRecordings", recordID=rid, publish="false").findtext("published") == "false"
     assert api.double.recordings[rid].state == "unpublished"
     playback = f"/bigbluebutton/_double/playback/presentation/2.3/{rid}"
     assert api.http.get(playback).status_code == 404

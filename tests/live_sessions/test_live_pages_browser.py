@@ -13,10 +13,6 @@ from tests.live_sessions.conftest import LiveEnv
 pytestmark = pytest.mark.browser
 
 
-
-
-
-
 def test_live_pages_are_accessible_at_320px(live: LiveEnv, browser: Any) -> None:
     trainer = live.person("trainer")
     sid = live.schedule(trainer, record="1", capacity="1", wait_for_moderator="1")
@@ -29,9 +25,18 @@ def test_live_pages_are_accessible_at_320px(live: LiveEnv, browser: Any) -> None
     page.goto(trainer.base + "/new")
     page.wait_for_function("document.getElementById('tz').value !== ''")
     assert page.input_value("#tz") == "America/New_York"
-    pages = [trainer.base + "/new", trainer.base + "/", f"{trainer.base}/{sid}", f"{trainer.base}/{sid}/attendance",
-             f"{trainer.base}/{sid}/recordings", f"{trainer.base}/{sid}/edit", volunteer.base + "/",
-             f"{volunteer.base}/{sid}", f"{volunteer.base}/{sid}/waiting", volunteer.base + "/calendar"]
+    pages = [
+        trainer.base + "/new",
+        trainer.base + "/",
+        f"{trainer.base}/{sid}",
+        f"{trainer.base}/{sid}/attendance",
+        f"{trainer.base}/{sid}/recordings",
+        f"{trainer.base}/{sid}/edit",
+        volunteer.base + "/",
+        f"{volunteer.base}/{sid}",
+        f"{volunteer.base}/{sid}/waiting",
+        volunteer.base + "/calendar",
+    ]
     problems = {}
     for url in pages:
         page.goto(url)

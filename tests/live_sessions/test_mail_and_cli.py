@@ -6,7 +6,7 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from lms.extensions import db
+from lms.core.extensions import db
 from tests.live_sessions.conftest import BBB_SECRET, LiveEnv
 
 
@@ -76,8 +76,14 @@ def test_smtp_delivery_of_queued_mail(live: LiveEnv, monkeypatch) -> None:
             pass
 
     monkeypatch.setattr(smtplib, "SMTP", FakeSMTP)
-    live.app.config.update(MAIL_STORE_ONLY=False, SMTP_HOST="smtp.example.org", SMTP_PORT=2525, SMTP_USER="u",
-                           SMTP_PASSWORD="p", SMTP_FROM="medienwerk <noreply@example.org>")
+    live.app.config.update(
+        MAIL_STORE_ONLY=False,
+        SMTP_HOST="smtp.example.org",
+        SMTP_PORT=2525,
+        SMTP_USER="u",
+        SMTP_PASSWORD="p",
+        SMTP_FROM="medienwerk <noreply@example.org>",
+    )
     person = live.person("volunteer")
     trainer = live.person("trainer")
     sid = live.schedule(trainer, starts_in=dt.timedelta(days=1))
@@ -85,8 +91,13 @@ def test_smtp_delivery_of_queued_mail(live: LiveEnv, monkeypatch) -> None:
         from lms.live_sessions.models import LiveSession
 
         user = db.session.get(User, person.user_id)
-        queue_mail(user, subject="Test", template="session_cancelled.txt", category="test",
-                   live=db.session.get(LiveSession, sid))
+        queue_mail(
+            user,
+            subject="Test",
+            template="session_cancelled.txt",
+            category="test",
+            live=db.session.get(LiveSession, sid),
+        )
         db.session.commit()
         assert deliver_queued() == 1
         db.session.commit()

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import icalendar
 from sqlalchemy import select
 
-from lms.extensions import db
+from lms.core.extensions import db
 from tests.conftest import page_text
 from tests.live_sessions.conftest import LiveEnv
 
@@ -52,9 +52,20 @@ def test_browser_zone_is_used_and_default_zone_without_one(live: LiveEnv) -> Non
 
 def test_failed_save_keeps_everything_the_trainer_typed(live: LiveEnv) -> None:
     trainer = live.person("trainer")
-    resp = trainer.post("/new", {"title": "Phishing erkennen", "description": "Mit vielen Beispielen",
-                                 "date": "2030-03-31", "time": "02:30", "tz": "Europe/Berlin", "duration": "90",
-                                 "capacity": "abc", "welcome": "Hallo zusammen", "record": "1"})
+    resp = trainer.post(
+        "/new",
+        {
+            "title": "Phishing erkennen",
+            "description": "Mit vielen Beispielen",
+            "date": "2030-03-31",
+            "time": "02:30",
+            "tz": "Europe/Berlin",
+            "duration": "90",
+            "capacity": "abc",
+            "welcome": "Hallo zusammen",
+            "record": "1",
+        },
+    )
     assert resp.status_code == 422
     text = page_text(resp.text)
     assert "Zeitumstellung nicht" in text and "Plätze: bitte eine ganze Zahl" in text
@@ -73,8 +84,7 @@ def test_edit_raises_sequence_and_notifies_cancel_sends_cancel(live: LiveEnv) ->
         assert person.post(f"/{sid}/signup", allow_redirects=False).status_code == 303
     form = trainer.get(f"/{sid}/edit").text
     data = dict(re.findall(r'<input id="(\w+)" name="\w+"[^>]* value="([^"]*)"', form))
-    data.update({"title": "Sicher im Netz – neu", "tz": "Europe/Berlin", "audience": "course",
-                 "duration": "90"})
+    data.update({"title": "Sicher im Netz – neu", "tz": "Europe/Berlin", "audience": "course", "duration": "90"})
     resp = trainer.post(f"/{sid}/edit", data, allow_redirects=False)
     assert resp.status_code == 303, resp.text[:3000]
     assert live.session(sid).ics_sequence == 1
@@ -150,8 +160,9 @@ def test_audience_and_tenancy(live: LiveEnv) -> None:
 
 def test_ics_file_and_personal_feed(live: LiveEnv) -> None:
     trainer = live.person("trainer")
-    sid = live.schedule(trainer, date="2030-10-21", time="18:00", weeks="2", record="1",
-                        description="Wir üben zusammen.")
+    sid = live.schedule(
+        trainer, date="2030-10-21", time="18:00", weeks="2", record="1", description="Wir üben zusammen."
+    )
     lena = live.person("volunteer")
     ids = [s.id for s in sessions(live)]
     for session_id in ids:

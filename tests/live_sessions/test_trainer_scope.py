@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from lms.extensions import db
+from lms.core.extensions import db
 from tests.live_sessions.conftest import LiveEnv, Person
 
 

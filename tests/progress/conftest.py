@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from flask import Flask
 
-from lms.extensions import db
+from lms.core.extensions import db
 from lms.platforms.models import Chamber
 from lms.users.models import User
 from tests.conftest import Lti, platform_double_for, register

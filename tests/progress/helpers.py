@@ -9,9 +9,9 @@ from typing import Any
 import requests
 from sqlalchemy import func, select
 
+from lms.core.extensions import db
 from lms.courses.content import Course, Item, Module
 from lms.courses.setup import current_course
-from lms.extensions import db
 from lms.users.models import User
 from tests.conftest import Lti
 
@@ -50,7 +50,7 @@ class Browser:
         return self.http.post(self.url(path), data=fields, timeout=10, allow_redirects=False, **kwargs)
 
     def _session(self) -> Any:
-        from lms.launches.security import load_launch_session
+        from lms.core.security import load_launch_session
 
         token = self.base.rstrip("/").rsplit("/", 1)[-1]
         session = load_launch_session(token)
@@ -63,7 +63,7 @@ class Browser:
 
     def launch_csrf(self) -> str:
         """The launch's CSRF token, for a POST to a page that shows no form (any more)."""
-        from lms.launches.security import csrf_token
+        from lms.core.security import csrf_token
 
         with self.lti.app.test_request_context():
             return csrf_token(self._session())

@@ -14,10 +14,6 @@ from tests.progress.helpers import M1, M2, Browser, course_of, module_item
 pytestmark = pytest.mark.browser
 
 
-
-
-
-
 def _fits(page: Any) -> bool:
     return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"))
 

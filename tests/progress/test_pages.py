@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
-from lms.extensions import db
+from lms.core.extensions import db
 from lms.progress.models import ItemProgress, ProgressEvent, QuizAttempt, TaskSubmission
 from tests.conftest import Lti, page_text
 from tests.progress.helpers import M1, M2, M4, Browser, answers, count, course_of, module_item
@@ -38,7 +38,7 @@ def test_preview_shows_pages_as_volunteers_see_them_and_records_nothing(lti: Lti
     assert "Bestanden!" in page_text(result.text)
     _module, task = module_item(course, M2, "task")
     page = viewer.get(f"m/{M2}/{task.id}")
-    assert "<fieldset class=\"plain\" disabled>" in page.text
+    assert '<fieldset class="plain" disabled>' in page.text
     assert viewer.post(f"m/{M2}/{task.id}", {"text": "Test", "csrf_token": csrf}, csrf=False).status_code == 403
     with lti.app.app_context():
         for model in (ItemProgress, ProgressEvent, QuizAttempt, TaskSubmission):
@@ -73,7 +73,7 @@ def statements(lti: Lti) -> Iterator[list[str]]:
 
 def _queries_for(lti: Lti, browser: Browser, path: str, seen: list[str]) -> int:
     client = lti.app.test_client()
-    url = browser.url(path)[len(lti.tool.url):]
+    url = browser.url(path)[len(lti.tool.url) :]
     seen.clear()
     resp = client.get(url)
     assert resp.status_code == 200

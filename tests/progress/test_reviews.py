@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from lms.extensions import db
+from lms.core.extensions import db
+from lms.core.signals import progress_changed
 from lms.progress.models import (
     APPROVED,
     RETURNED,
@@ -19,7 +20,6 @@ from lms.progress.models import (
     ProgressEvent,
     TaskSubmission,
 )
-from lms.progress.signals import progress_changed
 from tests.conftest import Lti, page_text
 from tests.progress.helpers import M2, Browser, course_of, module_item, user_by_sub
 
@@ -94,12 +94,18 @@ def test_hand_in_return_resubmit_approve(lti: Lti) -> None:
         second = _review_links(queue.text)[0]
         assert second != links[0]
         # the old hand-in can no longer be decided
-        assert trainer.post(links[0], {"decision": "approve", "csrf_token": trainer.launch_csrf()},
-                            csrf=False).status_code == 409
+        assert (
+            trainer.post(links[0], {"decision": "approve", "csrf_token": trainer.launch_csrf()}, csrf=False).status_code
+            == 409
+        )
         approved = trainer.post(second, {"decision": "approve", "comment": ""})
         assert approved.status_code == 303
-        assert trainer.post(second, {"decision": "return", "comment": "doch nicht",
-                                     "csrf_token": trainer.launch_csrf()}, csrf=False).status_code == 409
+        assert (
+            trainer.post(
+                second, {"decision": "return", "comment": "doch nicht", "csrf_token": trainer.launch_csrf()}, csrf=False
+            ).status_code
+            == 409
+        )
 
         text = page_text(volunteer.get(f"m/{M2}/{task_id}").text)
         assert "angenommen" in text
@@ -108,8 +114,10 @@ def test_hand_in_return_resubmit_approve(lti: Lti) -> None:
 
         with lti.app.app_context():
             rows = db.session.execute(select(TaskSubmission).order_by(TaskSubmission.id)).scalars().all()
-            assert [(r.status, r.text) for r in rows] == [(RETURNED, "Erste Fassung"),
-                                                         (APPROVED, "Zweite Fassung mit Beispiel")]
+            assert [(r.status, r.text) for r in rows] == [
+                (RETURNED, "Erste Fassung"),
+                (APPROVED, "Zweite Fassung mit Beispiel"),
+            ]
             trainer_user = user_by_sub("demo-jonas")
             assert {r.reviewer_id for r in rows} == {trainer_user.id}
             assert {r.reviewer_role for r in rows} == {"trainer"}
@@ -119,8 +127,10 @@ def test_hand_in_return_resubmit_approve(lti: Lti) -> None:
                 .order_by(ProgressEvent.id)
             ).all()
             assert [(k, a) for k, a, _s in events] == [
-                (TASK_SUBMITTED, None), (TASK_RETURNED, trainer_user.id),
-                (TASK_SUBMITTED, None), (TASK_APPROVED, trainer_user.id),
+                (TASK_SUBMITTED, None),
+                (TASK_RETURNED, trainer_user.id),
+                (TASK_SUBMITTED, None),
+                (TASK_APPROVED, trainer_user.id),
             ]
             lena = user_by_sub("demo-lena").id
         assert sent == [(lena, M2)] * 4
@@ -135,8 +145,9 @@ def test_volunteers_cannot_open_the_queue(lti: Lti) -> None:
         submission_id = _submission_id()
     assert volunteer.get("reviews/").status_code == 403
     assert volunteer.get(f"reviews/{submission_id}").status_code == 403
-    resp = volunteer.post(f"reviews/{submission_id}", {"decision": "approve",
-                                                       "csrf_token": volunteer.launch_csrf()}, csrf=False)
+    resp = volunteer.post(
+        f"reviews/{submission_id}", {"decision": "approve", "csrf_token": volunteer.launch_csrf()}, csrf=False
+    )
     assert resp.status_code == 403
 
 
@@ -152,23 +163,36 @@ def test_queue_is_limited_to_the_trainers_courses_and_chamber(lti: Lti, second_l
     trainer = Browser(lti, "trainer")
     assert _review_links(trainer.get("reviews/").text) == [f"reviews/{mine}"]
     assert trainer.get(f"reviews/{theirs}").status_code == 404
-    assert trainer.post(f"reviews/{theirs}", {"decision": "approve", "csrf_token": trainer.launch_csrf()},
-                        csrf=False).status_code == 404
+    assert (
+        trainer.post(
+            f"reviews/{theirs}", {"decision": "approve", "csrf_token": trainer.launch_csrf()}, csrf=False
+        ).status_code
+        == 404
+    )
 
     other_trainer = Browser(second_lms, "trainer")
     assert _review_links(other_trainer.get("reviews/").text) == [f"reviews/{theirs}"]
     assert other_trainer.get(f"reviews/{mine}").status_code == 404
-    assert other_trainer.post(f"reviews/{mine}", {"decision": "return", "comment": "x",
-                                                  "csrf_token": other_trainer.launch_csrf()},
-                              csrf=False).status_code == 404
+    assert (
+        other_trainer.post(
+            f"reviews/{mine}",
+            {"decision": "return", "comment": "x", "csrf_token": other_trainer.launch_csrf()},
+            csrf=False,
+        ).status_code
+        == 404
+    )
     # the coordinator of the first chamber sees the first chamber only
     coordinator = Browser(lti, "coordinator")
     assert _review_links(coordinator.get("reviews/").text) == [f"reviews/{mine}"]
 
     # a trainer of another course in the same chamber does not see Lena's hand-in
     other_course = {"id": "anderer-kurs", "title": "Anderer Kurs", "label": "AK"}
-    elsewhere = Browser(lti, resp=lti.launch_with("trainer", sub="trainer-anderer-kurs", name="Kim Weber",
-                                                  **{LTI + "context": other_course}))
+    elsewhere = Browser(
+        lti,
+        resp=lti.launch_with(
+            "trainer", sub="trainer-anderer-kurs", name="Kim Weber", **{LTI + "context": other_course}
+        ),
+    )
     assert "Im Moment wartet keine Abgabe auf dich." in page_text(elsewhere.get("reviews/").text)
     assert elsewhere.get(f"reviews/{mine}").status_code == 404
     with lti.app.app_context():

@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 from sqlalchemy import inspect, select
 
+from lms.core.extensions import db
+from lms.core.signals import progress_changed
 from lms.courses.content import Course, Item, Module
 from lms.courses.setup import current_course
-from lms.extensions import db
 from lms.progress import queries, services
 from lms.progress.models import (
     APPROVED,
@@ -30,7 +31,6 @@ from lms.progress.models import (
     TaskSubmission,
 )
 from lms.progress.scoring import grade
-from lms.progress.signals import progress_changed
 from tests.progress.helpers import M1, M2, count
 
 
@@ -80,8 +80,7 @@ def test_completing_a_lesson_counts_and_signals(person: int, signals: list[tuple
         services.complete_lesson(person, module, module.quiz)  # type: ignore[arg-type]
 
 
-def test_quiz_attempt_records_version_score_and_correctness_only(person: int,
-                                                                 signals: list[tuple[int, str]]) -> None:
+def test_quiz_attempt_records_version_score_and_correctness_only(person: int, signals: list[tuple[int, str]]) -> None:
     module = _module(M1)
     quiz = module.quiz
     assert quiz is not None
@@ -98,12 +97,13 @@ def test_quiz_attempt_records_version_score_and_correctness_only(person: int,
     n = len(quiz.questions)
     assert (stored.correct_count, stored.question_count, stored.score) == (n - 1, n, (n - 1) * 100 // n)
     assert stored.passed is ((n - 1) * 100 // n >= quiz.pass_mark)
-    assert [(r.question_id, r.correct) for r in stored.results] == [
-        (q.id, q.id != wrong.id) for q in quiz.questions
-    ]
+    assert [(r.question_id, r.correct) for r in stored.results] == [(q.id, q.id != wrong.id) for q in quiz.questions]
     event = db.session.execute(select(ProgressEvent).where(ProgressEvent.kind == QUIZ_ATTEMPTED)).scalar_one()
     assert (event.attempt_id, event.score, event.passed, event.module_version) == (
-        attempt.id, stored.score, stored.passed, module.version
+        attempt.id,
+        stored.score,
+        stored.passed,
+        module.version,
     )
 
 
@@ -155,26 +155,38 @@ def test_task_with_review_counts_only_when_approved(person: int, signals: list[t
     db.session.rollback()
 
     with pytest.raises(services.InputError):
-        services.review_submission(submission, module, task, reviewer_id=person, reviewer_role="trainer",
-                                   approve=False, comment="  ")
-    services.review_submission(submission, module, task, reviewer_id=person, reviewer_role="trainer",
-                               approve=False, comment="Bitte ergänze ein Beispiel.")
+        services.review_submission(
+            submission, module, task, reviewer_id=person, reviewer_role="trainer", approve=False, comment="  "
+        )
+    services.review_submission(
+        submission,
+        module,
+        task,
+        reviewer_id=person,
+        reviewer_role="trainer",
+        approve=False,
+        comment="Bitte ergänze ein Beispiel.",
+    )
     db.session.commit()
     assert submission.status == RETURNED and submission.comment == "Bitte ergänze ein Beispiel."
     assert not queries.module_awaiting_review(person, M2)
     second = services.submit_task(person, module, task, services.HandIn(text="Mit Beispiel"))
-    services.review_submission(second, module, task, reviewer_id=person, reviewer_role="trainer",
-                               approve=True, comment=None)
+    services.review_submission(
+        second, module, task, reviewer_id=person, reviewer_role="trainer", approve=True, comment=None
+    )
     db.session.commit()
     assert second.status == APPROVED and second.reviewed_at is not None
     assert queries.module_completion(person, M2) == 100 // len(module.items)
     with pytest.raises(services.ProgressError):
-        services.review_submission(second, module, task, reviewer_id=person, reviewer_role="trainer",
-                                   approve=False, comment="zu spät")
+        services.review_submission(
+            second, module, task, reviewer_id=person, reviewer_role="trainer", approve=False, comment="zu spät"
+        )
     db.session.rollback()
-    kinds = list(db.session.execute(
-        select(ProgressEvent.kind).where(ProgressEvent.kind != VIEWED).order_by(ProgressEvent.id)
-    ).scalars())
+    kinds = list(
+        db.session.execute(
+            select(ProgressEvent.kind).where(ProgressEvent.kind != VIEWED).order_by(ProgressEvent.id)
+        ).scalars()
+    )
     assert kinds == [TASK_SUBMITTED, TASK_RETURNED, TASK_SUBMITTED, TASK_APPROVED, COMPLETED]
     assert count(TaskSubmission) == 2  # the history stays
     assert signals == [(person, M2)] * 4

@@ -11,8 +11,8 @@ import pytest
 import requests
 from flask import Flask
 
+from lms.core.extensions import db
 from lms.demo.platform import PlatformDouble
-from lms.extensions import db
 from tests.conftest import LiveServer, form_fields, platform_double_for
 
 
@@ -23,8 +23,9 @@ class Registration:
     double: PlatformDouble
     app: Flask
 
-    def invite(self, name: str = "HWK Musterstadt Moodle", chamber: str | None = "hwk-musterstadt",
-               hours: float = 72) -> tuple[int, str]:
+    def invite(
+        self, name: str = "HWK Musterstadt Moodle", chamber: str | None = "hwk-musterstadt", hours: float = 72
+    ) -> tuple[int, str]:
         """A new invitation: (id, the registration URL the CLI would print)."""
         from lms.registrations.services import create_invitation
 
@@ -35,9 +36,12 @@ class Registration:
 
     def open(self, tool_url: str, *, update_client_id: str | None = None) -> requests.Response:
         """What Moodle does on "Add LTI Advantage": open the tool URL with openid_configuration and a token."""
-        start = requests.get(self.platform.url + "/start-registration",
-                             params={"url": tool_url, **({"update": update_client_id} if update_client_id else {})},
-                             allow_redirects=False, timeout=10)
+        start = requests.get(
+            self.platform.url + "/start-registration",
+            params={"url": tool_url, **({"update": update_client_id} if update_client_id else {})},
+            allow_redirects=False,
+            timeout=10,
+        )
         assert start.status_code == 302, start.text[:300]
         return requests.get(start.headers["Location"], timeout=10)
 

@@ -9,8 +9,8 @@ from urllib.parse import urljoin
 import requests
 from sqlalchemy import func, select
 
-from lms.db import utcnow
-from lms.extensions import db
+from lms.core.db import utcnow
+from lms.core.extensions import db
 from lms.platforms.models import Deployment, Platform
 from lms.registrations.models import RegistrationInvitation
 from tests.conftest import form_fields, page_text
@@ -21,8 +21,10 @@ TOOL_CONFIG = "https://purl.imsglobal.org/spec/lti-tool-configuration"
 
 def _counts(reg: Registration) -> tuple[int, int]:
     with reg.app.app_context():
-        return (db.session.execute(select(func.count()).select_from(Platform)).scalar_one(),
-                db.session.execute(select(func.count()).select_from(Deployment)).scalar_one())
+        return (
+            db.session.execute(select(func.count()).select_from(Platform)).scalar_one(),
+            db.session.execute(select(func.count()).select_from(Deployment)).scalar_one(),
+        )
 
 
 def _invitation(reg: Registration, invitation_id: int) -> RegistrationInvitation:
@@ -45,7 +47,7 @@ def test_happy_path_registers_platform_and_deployment(reg: Registration) -> None
     assert "lti-registration-close.js" in done.text
     assert "ausstehend" in page_text(done.text)  # tells the admin to activate the pending tool
 
-    (client_id, registered), = reg.double.registrations.items()
+    ((client_id, registered),) = reg.double.registrations.items()
     payload: dict[str, Any] = registered["payload"]
     assert payload["application_type"] == "web"
     assert payload["response_types"] == ["id_token"]
@@ -86,7 +88,7 @@ def test_happy_path_registers_platform_and_deployment(reg: Registration) -> None
 def test_registered_platform_can_launch(reg: Registration) -> None:
     _, url = reg.invite()
     assert reg.register(url).status_code == 200
-    (client_id, registered), = reg.double.registrations.items()
+    ((client_id, registered),) = reg.double.registrations.items()
     reg.double.client_id = client_id
     reg.double.deployment_id = registered["deployment_id"]
     session = requests.Session()
@@ -99,7 +101,7 @@ def test_registered_platform_can_launch(reg: Registration) -> None:
 def test_registering_the_same_moodle_again_updates_it(reg: Registration) -> None:
     _, first_url = reg.invite()
     assert reg.register(first_url).status_code == 200
-    (client_id, first), = reg.double.registrations.items()
+    ((client_id, first),) = reg.double.registrations.items()
     _, second_url = reg.invite(name="HWK Musterstadt (neu)")
     again = reg.register(second_url, update_client_id=client_id)  # Moodle's "reg-update"
     assert again.status_code == 200, page_text(again.text)
@@ -132,8 +134,9 @@ def test_used_invitation_is_refused_and_writes_nothing(reg: Registration) -> Non
     assert again.status_code == 410
     assert "schon benutzt" in page_text(again.text)
     # a POST with the same invitation is refused as well, before the platform is contacted
-    start = requests.get(reg.platform.url + "/start-registration", params={"url": url}, allow_redirects=False,
-                         timeout=10)
+    start = requests.get(
+        reg.platform.url + "/start-registration", params={"url": url}, allow_redirects=False, timeout=10
+    )
     post = requests.post(start.headers["Location"], timeout=10)
     assert post.status_code == 410
     assert _counts(reg) == before and len(reg.double.registrations) == registrations
@@ -209,9 +212,12 @@ def test_double_validates_registrations_like_moodle(reg: Registration) -> None:
     missing = requests.post(endpoint, json={"response_types": ["id_token"]}, headers=headers, timeout=10)
     assert missing.status_code == 400 and missing.text == "missing required attribute initiate_login_uri"
     body = {
-        "response_types": ["id_token"], "initiate_login_uri": "http://tool.example/lti/login",
-        "redirect_uris": ["http://tool.example/lti/launch"], "client_name": "x",
-        "jwks_uri": "http://tool.example/lti/jwks", "token_endpoint_auth_method": "private_key_jwt",
+        "response_types": ["id_token"],
+        "initiate_login_uri": "http://tool.example/lti/login",
+        "redirect_uris": ["http://tool.example/lti/launch"],
+        "client_name": "x",
+        "jwks_uri": "http://tool.example/lti/jwks",
+        "token_endpoint_auth_method": "private_key_jwt",
         TOOL_CONFIG: {"domain": "tool.example", "target_link_uri": "http://other.example/lti/launch"},
     }
     mismatch = requests.post(endpoint, json=body, headers=headers, timeout=10)
@@ -224,6 +230,7 @@ def test_double_validates_registrations_like_moodle(reg: Registration) -> None:
 
 
 # -- CLI ------------------------------------------------------------------------------------------------
+
 
 def test_invite_prints_the_url_last_and_lists_and_revokes(reg: Registration) -> None:
     reg.app.config["BASE_URL"] = "https://medienwerk.example.org"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from lms.extensions import db
+from lms.core.extensions import db
 from lms.platforms.models import Platform
 from lms.platforms.services import add_platform
 from lms.registrations.models import RegistrationInvitation
@@ -15,9 +15,16 @@ from tests.registrations.conftest import Registration
 
 def _register_elsewhere(reg: Registration, issuer: str) -> None:
     with reg.app.app_context():
-        add_platform(issuer=issuer, client_id="the-real-client", deployment_id="7",
-                     auth_login_url=issuer.rstrip("/") + "/auth", auth_token_url=issuer.rstrip("/") + "/token",
-                     key_set_url=issuer.rstrip("/") + "/jwks", name="HWK Andere", chamber_slug="hwk-andere")
+        add_platform(
+            issuer=issuer,
+            client_id="the-real-client",
+            deployment_id="7",
+            auth_login_url=issuer.rstrip("/") + "/auth",
+            auth_token_url=issuer.rstrip("/") + "/token",
+            key_set_url=issuer.rstrip("/") + "/jwks",
+            name="HWK Andere",
+            chamber_slug="hwk-andere",
+        )
         db.session.commit()
 
 
@@ -54,10 +61,25 @@ def test_an_operator_can_still_add_the_issuer_to_a_second_chamber(reg: Registrat
     _register_elsewhere(reg, reg.double.issuer)
     runner = reg.app.test_cli_runner()
     issuer = reg.double.issuer
-    result = runner.invoke(args=[
-        "platform", "add", "--issuer", issuer, "--client-id", "second", "--deployment-id", "1",
-        "--auth-login-url", issuer + "/auth", "--auth-token-url", issuer + "/token",
-        "--key-set-url", issuer + "/jwks", "--chamber", "hwk-zweite",
-    ])
+    result = runner.invoke(
+        args=[
+            "platform",
+            "add",
+            "--issuer",
+            issuer,
+            "--client-id",
+            "second",
+            "--deployment-id",
+            "1",
+            "--auth-login-url",
+            issuer + "/auth",
+            "--auth-token-url",
+            issuer + "/token",
+            "--key-set-url",
+            issuer + "/jwks",
+            "--chamber",
+            "hwk-zweite",
+        ]
+    )
     assert result.exit_code == 0, result.output
     assert "chamber 'hwk-zweite'" in result.output

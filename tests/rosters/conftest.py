@@ -9,8 +9,8 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
+from lms.core.extensions import db
 from lms.demo.platform_services import Membership, PlatformServices
-from lms.extensions import db
 from lms.grades.clients import StoreTokenCache
 from lms.rosters.models import RosterMember
 from lms.users.models import Course

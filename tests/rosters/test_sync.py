@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import requests
 
-from lms.extensions import db
+from lms.core.extensions import db
 from lms.rosters.queries import members_not_started
 from tests.conftest import form_fields, page_text
 from tests.rosters.conftest import Rosters
@@ -86,8 +86,7 @@ def test_trainer_syncs_on_demand_and_sees_the_list(rosters: Rosters) -> None:
     assert "Jetzt mit der Lernplattform abgleichen" in page.text
     action, fields = form_fields(page.text)
     assert action.endswith("/teilnehmende/abgleichen")
-    done = requests.post(rosters.lti.tool.url + action if action.startswith("/") else action, data=fields,
-                         timeout=10)
+    done = requests.post(rosters.lti.tool.url + action if action.startswith("/") else action, data=fields, timeout=10)
     assert done.status_code == 200
     text = page_text(done.text)
     assert "abgeglichen" in text

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from lms.extensions import db
-from lms.launches.models import LaunchSession
+from lms.core.extensions import db
+from lms.core.launch_session import LaunchSession
 from lms.users.models import Course, User
 from tests.conftest import Lti, page_text
 
@@ -37,8 +37,13 @@ def test_a_long_bcp47_locale_is_reduced_to_language_and_region(lti: Lti) -> None
 
 def test_long_names_and_titles_are_cut_to_fit(lti: Lti) -> None:
     context = {"id": "kurs-1", "title": "K" * 300, "label": "L" * 300}
-    resp = lti.launch_with(name="N" * 256, given_name="G" * 400, family_name="F" * 255, email="x" * 400 + "@ex.org",
-                           **{LTI + "context": context})
+    resp = lti.launch_with(
+        name="N" * 256,
+        given_name="G" * 400,
+        family_name="F" * 255,
+        email="x" * 400 + "@ex.org",
+        **{LTI + "context": context},
+    )
     assert resp.status_code == 200
     user = _user(lti)
     assert user is not None
@@ -83,8 +88,9 @@ def test_logs_carry_no_names_emails_or_sql_parameters_after_failures(
     # a failing statement: its error text must not show the values it carried
     with lti.app.app_context():
         user = db.session.execute(select(User)).scalar_one()
-        db.session.add(User(chamber_id=user.chamber_id, issuer=user.issuer, sub=user.sub, name=SECRET_NAME,
-                            email=SECRET_MAIL))
+        db.session.add(
+            User(chamber_id=user.chamber_id, issuer=user.issuer, sub=user.sub, name=SECRET_NAME, email=SECRET_MAIL)
+        )
         with pytest.raises(IntegrityError) as caught:
             db.session.flush()
         db.session.rollback()

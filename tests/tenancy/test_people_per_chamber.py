@@ -7,9 +7,9 @@ import dataclasses
 import pytest
 from sqlalchemy import select
 
+from lms.core.extensions import db
+from lms.core.launch_session import LaunchSession
 from lms.demo.platform import DROP, register_double
-from lms.extensions import db
-from lms.launches.models import LaunchSession
 from lms.platforms.models import Chamber
 from lms.users.models import Course, User
 from tests.conftest import Lti
@@ -41,7 +41,8 @@ def _launch(lti: Lti, client_id: str, persona: str = "volunteer") -> str:
 def _people(lti: Lti) -> list[tuple[str, str, str | None]]:
     with lti.app.app_context():
         rows = db.session.execute(
-            select(Chamber.slug, User.sub, User.name).join(Chamber, Chamber.id == User.chamber_id)
+            select(Chamber.slug, User.sub, User.name)
+            .join(Chamber, Chamber.id == User.chamber_id)
             .order_by(Chamber.slug)
         ).all()
         return [tuple(r) for r in rows]
@@ -74,13 +75,15 @@ def test_a_coordinator_grant_applies_only_in_its_chamber(two_chambers: Lti) -> N
     ambiguous = runner.invoke(args=["coordinator", "add", "--issuer", issuer, "--sub", "demo-lena"])
     assert ambiguous.exit_code != 0
     assert "several chambers" in ambiguous.output and "--chamber" in ambiguous.output
-    granted = runner.invoke(args=["coordinator", "add", "--issuer", issuer, "--sub", "demo-lena",
-                                  "--chamber", "hwk-test"])
+    granted = runner.invoke(
+        args=["coordinator", "add", "--issuer", issuer, "--sub", "demo-lena", "--chamber", "hwk-test"]
+    )
     assert granted.exit_code == 0, granted.output
     assert "chamber 'hwk-test'" in granted.output
     assert _launch(lti, FIRST) == "coordinator"
     assert _launch(lti, SECOND) == "volunteer"
     assert _launch(lti, FIRST) == "coordinator"  # the launch through the other chamber changed nothing
-    wrong = runner.invoke(args=["coordinator", "add", "--issuer", issuer, "--sub", "demo-lena",
-                                "--chamber", "hwk-nirgends"])
+    wrong = runner.invoke(
+        args=["coordinator", "add", "--issuer", issuer, "--sub", "demo-lena", "--chamber", "hwk-nirgends"]
+    )
     assert wrong.exit_code != 0 and "not registered in chamber" in wrong.output

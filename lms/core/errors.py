@@ -15,26 +15,63 @@ from lti.errors import LtiError
 
 log = logging.getLogger(__name__)
 
+
+class DomainError(ValueError):
+    """A request a domain refuses. Views let it propagate: :func:`register_error_handlers` rolls the request's
+    transaction back and answers ``status`` with the message as a readable page (JSON for JSON clients); the
+    CLI prints the message (:func:`lms.core.commands.run_operation`). The message is for people: no ids of
+    other tenants, no personal data."""
+
+    status = 400
+
+
+class NotFound(DomainError):
+    status = 404
+
+
+class Forbidden(DomainError):
+    status = 403
+
+
+class Conflict(DomainError):
+    status = 409
+
+
+class Invalid(DomainError):
+    status = 422
+
+
+class Unavailable(DomainError):
+    """A service the request needs (BigBlueButton, the LMS) does not answer."""
+
+    status = 503
+
+
 # code -> (what went wrong, what the LMS admin (or the user) can do)
 LAUNCH_MESSAGES: dict[str, tuple[Any, Any]] = {
     "missing_param": (
         _l("Die Anmeldung von deiner Lernplattform war unvollständig."),
-        _l("Die Lernplattform hat nicht alle nötigen Angaben geschickt (iss, login_hint). "
-           "Admins: Prüft die Login-URL des Tools (…/lti/login) in der Tool-Konfiguration."),
+        _l(
+            "Die Lernplattform hat nicht alle nötigen Angaben geschickt (iss, login_hint). "
+            "Admins: Prüft die Login-URL des Tools (…/lti/login) in der Tool-Konfiguration."
+        ),
     ),
     "unknown_issuer": (
         _l("Diese Lernplattform ist bei medienwerk nicht registriert."),
-        _l("Admins: Registriert die Plattform mit „medienwerk platform add“ oder über die dynamische "
-           "Registrierung. Die Plattform-ID (Issuer) muss genau mit der Adresse der Lernplattform übereinstimmen."),
+        _l(
+            "Admins: Registriert die Plattform mit „medienwerk platform add“ oder über die dynamische "
+            "Registrierung. Die Plattform-ID (Issuer) muss genau mit der Adresse der Lernplattform übereinstimmen."
+        ),
     ),
     "unknown_client": (
         _l("Diese Tool-Registrierung (Client-ID) ist bei medienwerk nicht bekannt."),
-        _l("Admins: Vergleicht die Client-ID in der Tool-Konfiguration der Lernplattform mit "
-           "„medienwerk platform list“."),
+        _l(
+            "Admins: Vergleicht die Client-ID in der Tool-Konfiguration der Lernplattform mit "
+            "„medienwerk platform list“."
+        ),
     ),
     "ambiguous_client": (
-        _l("Für diese Lernplattform gibt es mehrere Registrierungen, "
-           "und sie hat nicht gesagt, welche gemeint ist."),
+        _l("Für diese Lernplattform gibt es mehrere Registrierungen, und sie hat nicht gesagt, welche gemeint ist."),
         _l("Admins: Die Lernplattform muss beim Login die client_id mitschicken."),
     ),
     "platform_disabled": (
@@ -43,8 +80,10 @@ LAUNCH_MESSAGES: dict[str, tuple[Any, Any]] = {
     ),
     "unknown_deployment": (
         _l("Diese Einbindung des Tools (Deployment-ID) ist nicht registriert."),
-        _l("Admins: Fügt die Deployment-ID mit „medienwerk platform add“ hinzu "
-           "(gleicher Issuer und gleiche Client-ID)."),
+        _l(
+            "Admins: Fügt die Deployment-ID mit „medienwerk platform add“ hinzu "
+            "(gleicher Issuer und gleiche Client-ID)."
+        ),
     ),
     "deployment_disabled": (
         _l("Diese Einbindung des Tools (Deployment) ist abgeschaltet."),
@@ -52,9 +91,11 @@ LAUNCH_MESSAGES: dict[str, tuple[Any, Any]] = {
     ),
     "state_mismatch": (
         _l("Die Anmeldung konnte diesem Browser nicht zugeordnet werden."),
-        _l("Oft blockiert der Browser Cookies im eingebetteten Fenster, oder die Seite wurde neu geladen. "
-           "Öffne die Aktivität noch einmal aus dem Kurs. Hilft das nicht, öffne sie in einem neuen Fenster. "
-           "Admins: Läuft medienwerk hinter einem Proxy, muss MEDIENWERK_PROXY_COUNT gesetzt sein."),
+        _l(
+            "Oft blockiert der Browser Cookies im eingebetteten Fenster, oder die Seite wurde neu geladen. "
+            "Öffne die Aktivität noch einmal aus dem Kurs. Hilft das nicht, öffne sie in einem neuen Fenster. "
+            "Admins: Läuft medienwerk hinter einem Proxy, muss MEDIENWERK_PROXY_COUNT gesetzt sein."
+        ),
     ),
     "invalid_token": (
         _l("Die Lernplattform hat eine ungültige Anmeldung geschickt (Signatur, Schlüssel oder Zeitstempel)."),
@@ -74,8 +115,10 @@ LAUNCH_MESSAGES: dict[str, tuple[Any, Any]] = {
     ),
     "invalid_claim": (
         _l("Die Lernplattform hat eine Kennung geschickt, die länger ist als LTI erlaubt (höchstens 255 Zeichen)."),
-        _l("Admins: Prüft die Nutzer-, Kurs- oder Link-Kennungen der Lernplattform. "
-           "medienwerk kürzt Kennungen nicht, weil eine gekürzte Kennung eine andere Person meinen könnte."),
+        _l(
+            "Admins: Prüft die Nutzer-, Kurs- oder Link-Kennungen der Lernplattform. "
+            "medienwerk kürzt Kennungen nicht, weil eine gekürzte Kennung eine andere Person meinen könnte."
+        ),
     ),
     "unsupported_message": (
         _l("Diese Art von Aufruf unterstützt medienwerk noch nicht."),
@@ -83,8 +126,10 @@ LAUNCH_MESSAGES: dict[str, tuple[Any, Any]] = {
     ),
     "platform_unreachable": (
         _l("medienwerk konnte die Schlüssel der Lernplattform nicht abrufen."),
-        _l("Admins: Prüft die Keyset-URL der Plattform und ob medienwerk sie erreichen kann. "
-           "Versuche es gleich noch einmal."),
+        _l(
+            "Admins: Prüft die Keyset-URL der Plattform und ob medienwerk sie erreichen kann. "
+            "Versuche es gleich noch einmal."
+        ),
     ),
 }
 
@@ -138,6 +183,19 @@ def register_error_handlers(app: Flask) -> None:
         if request.path.startswith("/lti/jwks") or request.accept_mimetypes.best == "application/json":
             return Response(json.dumps({"error": str(what)}), status=code, mimetype="application/json")
         return Response(render_template("errors/http.html", what=what, hint=hint, code=code), status=code)
+
+    @app.errorhandler(DomainError)
+    def domain_error(exc: DomainError) -> Response:
+        from lms.core.extensions import db
+
+        db.session.rollback()
+        what, hint = HTTP_MESSAGES.get(exc.status, HTTP_MESSAGES[400 if exc.status < 500 else 500])
+        message = str(exc) or str(what)
+        if request.accept_mimetypes.best == "application/json":
+            return Response(json.dumps({"error": message}), status=exc.status, mimetype="application/json")
+        return Response(
+            render_template("errors/http.html", what=message, hint=hint, code=exc.status), status=exc.status
+        )
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> Response:

@@ -16,11 +16,10 @@ from flask import abort, current_app, g, redirect, render_template, request, sen
 from flask_babel import get_locale
 from werkzeug.wrappers import Response
 
+from lms.core.blueprints import tool_blueprint
+from lms.core.security import current_role
 from lms.courses.content import Item, Module, find_asset
 from lms.courses.setup import current_course
-from lms.extensions import db
-from lms.launches.blueprint import tool_blueprint
-from lms.launches.security import current_role
 from lms.progress import queries, services
 from lms.progress.messages import input_message
 from lms.progress.models import LINK_MAX, TEXT_MAX
@@ -41,6 +40,7 @@ ASSET_TYPES = {
 }
 # an image opened on its own must not run anything (SVG can carry scripts)
 ASSET_CSP = "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; sandbox"
+
 
 @bp.app_template_filter("local_datetime")
 def local_datetime(value: Any) -> str:
@@ -107,7 +107,6 @@ def _page(template: str, module: Module, item: Item, status: int = 200, **contex
 def _record_view(module: Module, item: Item) -> None:
     if not _is_preview():
         services.record_view(g.launch.user_id, module, item)
-        db.session.commit()
 
 
 # --- pages -------------------------------------------------------------------------------------------
@@ -164,7 +163,6 @@ def _lesson(module: Module, item: Item) -> Any:
         if _is_preview():
             abort(403)
         services.complete_lesson(g.launch.user_id, module, item)
-        db.session.commit()
         _previous, following = _neighbours(module, item)
         return redirect(_item_url(module, following), code=303)
     _record_view(module, item)
@@ -177,17 +175,25 @@ def _quiz(module: Module, item: Item) -> Any:
     if request.method == "GET":
         _record_view(module, item)
         attempts = [] if preview else queries.quiz_attempts(user_id, item.id)
-        return _page("courses/quiz.html", module, item, attempts=attempts, selections={}, errors=None,
-                     field_name=field_name)
+        return _page(
+            "courses/quiz.html", module, item, attempts=attempts, selections={}, errors=None, field_name=field_name
+        )
     try:
         selections = read_answers(item, request.form.getlist)
     except QuizFormError as error:
-        return _page("courses/quiz.html", module, item, 400, attempts=[], selections=error.selections,
-                     errors=error, field_name=field_name)
+        return _page(
+            "courses/quiz.html",
+            module,
+            item,
+            400,
+            attempts=[],
+            selections=error.selections,
+            errors=error,
+            field_name=field_name,
+        )
     result = grade(item, selections)
     if not preview:
         services.record_quiz_attempt(user_id, module, item, result)
-        db.session.commit()
     return _page("courses/quiz_result.html", module, item, result=result)
 
 
@@ -200,28 +206,39 @@ def _task(module: Module, item: Item) -> Any:
         return _task_page(module, item, history, submitted=request.args.get("abgegeben") == "1")
     if preview:
         abort(403)
-    checked = {
-        i for i in range(len(item.checklist)) if request.form.get(f"check-{i}") == "1"
-    }
+    checked = {i for i in range(len(item.checklist)) if request.form.get(f"check-{i}") == "1"}
     try:
         hand_in = services.check_hand_in(
             item, link=request.form.get("link"), text=request.form.get("text"), checked=len(checked)
         )
         services.submit_task(user_id, module, item, hand_in)
     except services.InputError as error:
-        db.session.rollback()
-        return _task_page(module, item, queries.task_history(user_id, item.id), error=error,
-                          form=request.form, checked=checked, status=400)
+        return _task_page(
+            module,
+            item,
+            queries.task_history(user_id, item.id),
+            error=error,
+            form=request.form,
+            checked=checked,
+            status=400,
+        )
     except services.ProgressError:
-        db.session.rollback()
         return _task_page(module, item, queries.task_history(user_id, item.id), closed=True, status=409)
-    db.session.commit()
     return redirect(_item_url(module, item) + "?abgegeben=1", code=303)
 
 
-def _task_page(module: Module, item: Item, history: list[queries.SubmissionView], *,
-               error: services.InputError | None = None, form: Any = None, checked: set[int] | None = None,
-               submitted: bool = False, closed: bool = False, status: int = 200) -> tuple[str, int]:
+def _task_page(
+    module: Module,
+    item: Item,
+    history: list[queries.SubmissionView],
+    *,
+    error: services.InputError | None = None,
+    form: Any = None,
+    checked: set[int] | None = None,
+    submitted: bool = False,
+    closed: bool = False,
+    status: int = 200,
+) -> tuple[str, int]:
     latest = history[0] if history else None
     return _page(
         "courses/task.html",
@@ -249,8 +266,9 @@ def asset(module_id: str, filename: str) -> Response:
     if path is None:
         abort(404)
     mimetype = ASSET_TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0]
-    response = send_file(path, mimetype=mimetype or "application/octet-stream", max_age=ASSET_MAX_AGE,
-                         conditional=True, etag=True)
+    response = send_file(
+        path, mimetype=mimetype or "application/octet-stream", max_age=ASSET_MAX_AGE, conditional=True, etag=True
+    )
     response.cache_control.public = False
     response.cache_control.private = True
     response.headers["Content-Security-Policy"] = ASSET_CSP

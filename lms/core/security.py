@@ -20,9 +20,9 @@ from typing import Any, TypeVar
 from flask import abort, current_app, g, request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from lms.db import utcnow
-from lms.extensions import db
-from lms.launches.models import LaunchSession
+from lms.core.db import utcnow
+from lms.core.extensions import db
+from lms.core.launch_session import LaunchSession
 from lti.roles import Role
 
 F = TypeVar("F", bound=Callable[..., Any])

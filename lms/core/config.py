@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from lms.resources import COURSES_DIR
+from lms.core.resources import COURSES_DIR
 
 
 class ConfigError(RuntimeError):
@@ -79,6 +79,10 @@ def load_config(instance_path: str, overrides: Mapping[str, Any] | None, env: Ma
         "SMTP_PASSWORD": env.get("MEDIENWERK_SMTP_PASSWORD") or None,
         "SMTP_FROM": env.get("MEDIENWERK_SMTP_FROM") or "medienwerk <noreply@localhost>",
         "SMTP_STARTTLS": _bool(env, "MEDIENWERK_SMTP_STARTTLS", True),
+        "SMTP_TIMEOUT": 10,
+        # store instead of send: the demo shows them at /demo-mail/, the tests read the outbox
+        "MAIL_STORE_ONLY": demo or testing,
+        "MAIL_MAX_ATTEMPTS": 5,
         # how long a launch keeps working without activity, and at most
         "LAUNCH_IDLE_SECONDS": 2 * 3600,
         "LAUNCH_MAX_SECONDS": 12 * 3600,

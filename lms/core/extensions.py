@@ -4,7 +4,7 @@ from flask_babel import Babel
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 
-from lms.db import Base
+from lms.core.db import Base
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()

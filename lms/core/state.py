@@ -1,3 +1,8 @@
+"""Short-lived state shared by all processes: OIDC nonces, cached key sets, rate-limit guards, slot claims.
+
+The database by default; Redis when MEDIENWERK_REDIS_URL is set. Never a per-process cache.
+"""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -5,12 +10,20 @@ import json
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import String, Text, delete, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, mapped_column
 
-from lms.db import dialect_insert, utcnow
-from lms.extensions import db
-from lms.state.models import StateEntry
+from lms.core.db import UTCDateTime, dialect_insert, utcnow
+from lms.core.extensions import db
+
+
+class StateEntry(db.Model):  # type: ignore[name-defined]
+    __tablename__ = "state_entry"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
 
 
 class DbStateStore:

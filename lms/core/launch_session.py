@@ -1,14 +1,17 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lms.db import UTCDateTime, utcnow
-from lms.extensions import db
-from lms.platforms.models import Platform
-from lms.users.models import Course, User
+from lms.core.db import UTCDateTime, utcnow
+from lms.core.extensions import db
+
+if TYPE_CHECKING:  # the classes are found by name when the mappers are configured; core imports no domain
+    from lms.platforms.models import Platform
+    from lms.users.models import Course, User
 
 
 class LaunchSession(db.Model):  # type: ignore[name-defined]

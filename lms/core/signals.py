@@ -1,11 +1,17 @@
-"""Signals of the progress domain. Receivers run inside the sender's transaction: they may flush, never
-commit, so their writes land or fail together with the progress they react to."""
+"""Signals: how a domain tells domains above it that something happened, without importing them.
+
+Receivers run inside the sender's transaction: they may flush, never
+commit, so their writes land or fail together with the sender's."""
 
 from __future__ import annotations
 
 from blinker import Namespace
 
 _signals = Namespace()
+
+# sent by the launch view after the user, course and launch session are recorded, before the commit;
+# kwargs: launch (lti.claims.Launch), record (lms.users.services.LaunchRecord), platform, launch_session
+launch_recorded = _signals.signal("launch-recorded")
 
 # sent by lms.progress.services after a user's progress on a module changed (a lesson completed, a
 # self-check attempt, a task handed in, approved or returned), after the flush and before the commit;

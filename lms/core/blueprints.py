@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, g, request
+from flask import Blueprint, abort, current_app, g, request
 
-from lms.extensions import db
-from lms.launches.security import check_csrf, load_launch_session
+from lms.core.security import check_csrf, load_launch_session
 
 
 def tool_blueprint(name: str, import_name: str, prefix: str = "") -> Blueprint:
@@ -32,12 +31,5 @@ def tool_blueprint(name: str, import_name: str, prefix: str = "") -> Blueprint:
             values["lt"] = g.launch_token
 
     bp.before_request(check_csrf)
-
-    @bp.after_request
-    def save_touch(response: Response) -> Response:
-        # GET pages write nothing but the session's last activity and language choice
-        if request.method in ("GET", "HEAD") and response.status_code < 400 and db.session.dirty:
-            db.session.commit()
-        return response
 
     return bp

@@ -39,7 +39,7 @@ def _gunicorn_logger_class() -> type:
 
     class GunicornLogger(Logger):
         """gunicorn's logger with access-log lines redacted like the development server's:
-        ``gunicorn 'lms:create_app()' --access-logfile - --logger-class lms.logs.GunicornLogger``."""
+        ``gunicorn 'lms:create_app()' --access-logfile - --logger-class lms.core.logs.GunicornLogger``."""
 
         def atoms(self, resp: object, req: object, environ: dict[str, object], request_time: object) -> dict:
             atoms = super().atoms(resp, req, environ, request_time)
@@ -50,7 +50,7 @@ def _gunicorn_logger_class() -> type:
 
 
 def __getattr__(name: str) -> object:
-    # lazily, so that importing lms.logs does not need gunicorn
+    # lazily, so that importing lms.core.logs does not need gunicorn
     if name == "GunicornLogger":
         return _gunicorn_logger_class()
     raise AttributeError(name)

@@ -31,7 +31,7 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         if value is None:
             return None
         if not isinstance(value, dt.datetime) or value.tzinfo is None:
-            raise ValueError("naive datetimes are not stored; use lms.db.utcnow()")
+            raise ValueError("naive datetimes are not stored; use lms.core.db.utcnow()")
         return value.astimezone(dt.UTC)
 
     def process_result_value(self, value: Any, dialect: Any) -> dt.datetime | None:
@@ -72,7 +72,7 @@ def get_or_create(model: Any, defaults: dict[str, Any] | None = None, **keys: An
     from sqlalchemy import select
     from sqlalchemy.exc import IntegrityError
 
-    from lms.extensions import db
+    from lms.core.extensions import db
 
     query = select(model).filter_by(**keys)
     row = db.session.execute(query).scalar_one_or_none()
@@ -91,6 +91,15 @@ def dialect_insert() -> Any:
     """The database's INSERT with ON CONFLICT (both databases the tool supports have it)."""
     from sqlalchemy.dialects import postgresql, sqlite
 
-    from lms.extensions import db
+    from lms.core.extensions import db
 
     return postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
+
+
+def commit_now() -> None:
+    """An intermediate commit inside a request, for the few places that must publish a row before the request
+    ends (the BigBlueButton create lock: the others waiting for it must find the meeting). Everything else is
+    committed once, after the view succeeded (:func:`lms.app.create_app`, the unit of work)."""
+    from lms.core.extensions import db
+
+    db.session.commit()

@@ -3,7 +3,7 @@
 
 Domain code declares jobs at import time, before any app exists::
 
-    from lms.jobs import jobs
+    from lms.core.jobs import jobs
 
     @jobs.task
     def deliver_score(outbox_id: int) -> None: ...
@@ -33,6 +33,22 @@ from flask import Flask
 log = logging.getLogger(__name__)
 
 
+AFTER_COMMIT_KEY = "medienwerk.enqueue_after_commit"
+
+
+def _run_after_commit(session: Any) -> None:
+    for job, args in session.info.pop(AFTER_COMMIT_KEY, []):
+        try:
+            job.enqueue(*args)
+        except Exception:  # the queue is down: the periodic jobs catch up
+            log.warning("could not enqueue %s after commit", job.name)
+
+
+def _forget_after_rollback(session: Any, transaction: Any) -> None:
+    if transaction.parent is None:  # a new outermost transaction: what a rolled-back one queued is void
+        session.info.pop(AFTER_COMMIT_KEY, None)
+
+
 @dataclass
 class Job:
     fn: Callable[..., Any]
@@ -48,6 +64,13 @@ class Job:
     def enqueue(self, *args: Any, **kwargs: Any) -> Any:
         assert self.registry is not None and self.registry.huey is not None, "jobs.init_app() not called"
         return self.wrapper(*args, **kwargs)
+
+    def enqueue_after_commit(self, *args: Any) -> None:
+        """Enqueue when the current transaction (the request's) has committed, so the job sees its rows; never
+        when it rolls back."""
+        from lms.core.extensions import db
+
+        db.session.info.setdefault(AFTER_COMMIT_KEY, []).append((self, args))
 
 
 class Jobs:
@@ -90,6 +113,12 @@ class Jobs:
         for job in self._jobs.values():
             self._bind(job)
         app.extensions["medienwerk_jobs"] = self
+        from sqlalchemy import event
+        from sqlalchemy.orm import Session
+
+        if not event.contains(Session, "after_commit", _run_after_commit):
+            event.listen(Session, "after_commit", _run_after_commit)
+            event.listen(Session, "after_transaction_create", _forget_after_rollback)
 
     def _bind(self, job: Job) -> None:
         from huey import crontab
@@ -98,7 +127,7 @@ class Jobs:
         assert app is not None
 
         def run(*args: Any, **kwargs: Any) -> Any:
-            from lms.extensions import db
+            from lms.core.extensions import db
 
             with app.app_context():
                 if job.minutes is not None and not self._claim_slot(job):
@@ -119,7 +148,7 @@ class Jobs:
             job.wrapper = self.huey.periodic_task(schedule, name=job.name)(run)
 
     def _claim_slot(self, job: Job) -> bool:
-        from lms.state import get_state_store
+        from lms.core.state import get_state_store
 
         assert job.minutes is not None
         slot = int(time.time() // (job.minutes * 60))
@@ -157,7 +186,7 @@ class Jobs:
 def _embedded_consumer_class() -> Any:
     from huey.consumer import Consumer
 
-    class EmbeddedConsumer(Consumer):  # type: ignore[misc]
+    class EmbeddedConsumer(Consumer):
         """A consumer inside a serving process: the server owns the signals (and may run us off the main
         thread), so it installs no signal handlers."""
 

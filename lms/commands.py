@@ -1,0 +1,287 @@
+"""The command groups of ``medienwerk`` (CONTRACT: Command line), put on every app by :func:`register_cli` so that
+``flask --app lms …`` has them too. The ``medienwerk`` entry point itself is :mod:`lms.cli`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import click
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+
+from lms.core.commands import base_url, run_operation
+
+
+def register_cli(app: Flask) -> None:
+    """Put the commands on the app, so both ``medienwerk …`` and ``flask --app lms …`` have them."""
+    groups = {"platform": platform, "coordinator": coordinator, "keys": keys, "courses": courses, "db": db_group}
+    for command in (*groups.values(), worker):
+        app.cli.add_command(command)
+    # the domains' own commands
+    from lms.live_sessions import cli as live_sessions_cli
+    from lms.registrations import cli as registrations_cli
+
+    registrations_cli.init_cli(app.cli, groups)
+    live_sessions_cli.init_cli(app.cli, groups)
+
+
+# -- db -----------------------------------------------------------------------------------------------
+@click.group("db")
+def db_group() -> None:
+    """The database schema (migrations shipped inside the package)."""
+
+
+@db_group.command("upgrade")
+@click.argument("revision", default="head")
+@with_appcontext
+def db_upgrade(revision: str) -> None:
+    """Apply the migrations (safe to run twice) and give the tool its signing key if it has none."""
+    import flask_migrate
+
+    from lms.platforms.services import ensure_active_key
+
+    flask_migrate.upgrade(revision=revision)
+    if revision == "head":
+        key = run_operation(ensure_active_key)
+        click.echo(f"Database is up to date; signing key {key.kid}.")
+
+
+@db_group.command("check")
+@with_appcontext
+def db_check() -> None:
+    """Fail when the models and the migrations disagree."""
+    import flask_migrate
+
+    flask_migrate.check()
+
+
+@db_group.command("downgrade")
+@click.argument("revision", default="-1")
+@with_appcontext
+def db_downgrade(revision: str) -> None:
+    """Undo migrations down to REVISION (default: the last one)."""
+    import flask_migrate
+
+    flask_migrate.downgrade(revision=revision)
+
+
+@db_group.command("revision")
+@click.option("-m", "--message", required=True, help="What the migration does")
+@with_appcontext
+def db_revision(message: str) -> None:
+    """For developers: write a new migration from the difference between models and database."""
+    import flask_migrate
+
+    flask_migrate.migrate(message=message)
+
+
+# -- platform -----------------------------------------------------------------------------------------
+@click.group()
+def platform() -> None:
+    """LMS registrations (issuer + client id) and their deployments."""
+
+
+@platform.command("add")
+@click.option("--issuer", required=True, help="The platform's issuer, e.g. https://moodle.hwk-beispiel.de")
+@click.option("--client-id", required=True)
+@click.option("--deployment-id", required=True)
+@click.option("--auth-login-url", required=True, help="Moodle: …/mod/lti/auth.php")
+@click.option("--auth-token-url", required=True, help="Moodle: …/mod/lti/token.php")
+@click.option("--key-set-url", required=True, help="Moodle: …/mod/lti/certs.php")
+@click.option("--name", default=None, help="A readable name, e.g. 'HWK Musterstadt Moodle'")
+@click.option("--chamber", "chamber_slug", default=None, help="Chamber slug (default: one chamber per issuer)")
+@click.option("--central", is_flag=True, help="The chamber is the central team (reads all chambers)")
+@with_appcontext
+def platform_add(**options: Any) -> None:
+    """Register an LMS; again with the same issuer and client id: update it or add a deployment."""
+    from lms.platforms.services import add_platform
+
+    result = run_operation(lambda: add_platform(**options))
+    p = result.platform
+    verb = "Registered" if result.created else "Updated"
+    click.echo(f"{verb} {p.name} (issuer {p.issuer}, client id {p.client_id}) in chamber '{p.chamber.slug}'.")
+    if result.deployment_added:
+        click.echo(f"Deployment {options['deployment_id']} added.")
+    _print_tool_urls(base_url())
+
+
+def _print_tool_urls(base: str) -> None:
+    click.echo("Values for the LMS (Moodle: Site administration > Plugins > External tool > Manage tools):")
+    click.echo(f"  Tool URL:                {base}/lti/launch")
+    click.echo(f"  Initiate login URL:      {base}/lti/login")
+    click.echo(f"  Redirection URI(s):      {base}/lti/launch")
+    click.echo(f"  Public keyset URL:       {base}/lti/jwks")
+
+
+@platform.command("list")
+@with_appcontext
+def platform_list() -> None:
+    """Registrations with their chamber and the tool URLs an LMS admin needs."""
+    from lms.platforms.services import list_platforms
+
+    platforms = list_platforms()
+    if not platforms:
+        click.echo("No LMS is registered yet. Use 'medienwerk platform add'.")
+    for p in platforms:
+        state = "enabled" if p.enabled else "DISABLED"
+        central = " (central)" if p.chamber.is_central else ""
+        deployments = ", ".join(d.deployment_id + ("" if d.enabled else " (disabled)") for d in p.deployments)
+        click.echo(f"{p.name} [{state}]")
+        click.echo(f"  chamber:        {p.chamber.slug}{central}")
+        click.echo(f"  issuer:         {p.issuer}")
+        click.echo(f"  client id:      {p.client_id}")
+        click.echo(f"  deployments:    {deployments or '-'}")
+        click.echo(f"  auth login url: {p.auth_login_url}")
+        click.echo(f"  token url:      {p.auth_token_url}")
+        click.echo(f"  key set url:    {p.key_set_url}")
+    _print_tool_urls(base_url())
+
+
+def _set_enabled(issuer: str, client_id: str | None, enabled: bool) -> None:
+    from lms.platforms.services import set_platform_enabled
+
+    platforms = run_operation(lambda: set_platform_enabled(issuer, client_id, enabled))
+    for p in platforms:
+        click.echo(f"{'Enabled' if enabled else 'Disabled'} launches from {p.issuer} (client id {p.client_id}).")
+
+
+@platform.command("disable")
+@click.option("--issuer", required=True)
+@click.option("--client-id", default=None)
+@with_appcontext
+def platform_disable(issuer: str, client_id: str | None) -> None:
+    """Stop launches from a registration without deleting data."""
+    _set_enabled(issuer, client_id, False)
+
+
+@platform.command("enable")
+@click.option("--issuer", required=True)
+@click.option("--client-id", default=None)
+@with_appcontext
+def platform_enable(issuer: str, client_id: str | None) -> None:
+    """Resume launches from a registration."""
+    _set_enabled(issuer, client_id, True)
+
+
+# -- coordinator --------------------------------------------------------------------------------------
+@click.group()
+def coordinator() -> None:
+    """Grant or revoke the coordinator role in a user's chamber."""
+
+
+def _grant(issuer: str, sub: str | None, email: str | None, chamber: str | None, granted: bool) -> None:
+    from lms.users.services import set_coordinator
+
+    user = run_operation(lambda: set_coordinator(issuer, sub, email, granted, chamber_slug=chamber))
+    what = "is now a coordinator" if granted else "is no longer a coordinator"
+    click.echo(f"User {user.sub} of {user.issuer} {what} in chamber '{user.chamber.slug}'.")
+
+
+def _grant_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    fn = click.option(
+        "--chamber", default=None, help="Chamber slug; required when the issuer is registered in several chambers"
+    )(fn)
+    fn = click.option(
+        "--email", default=None, help="The user's e-mail, if the platform shares it (only after their first launch)"
+    )(fn)
+    fn = click.option(
+        "--sub", default=None, help="The user's id on the platform (LTI sub); works before their first launch"
+    )(fn)
+    return click.option("--issuer", required=True, help="The platform's issuer, as in 'platform list'")(fn)
+
+
+@coordinator.command("add")
+@_grant_options
+@with_appcontext
+def coordinator_add(issuer: str, sub: str | None, email: str | None, chamber: str | None) -> None:
+    """Grant the coordinator role in the chamber (applies from the person's next launch)."""
+    _grant(issuer, sub, email, chamber, True)
+
+
+@coordinator.command("remove")
+@_grant_options
+@with_appcontext
+def coordinator_remove(issuer: str, sub: str | None, email: str | None, chamber: str | None) -> None:
+    """Revoke the coordinator role in the chamber."""
+    _grant(issuer, sub, email, chamber, False)
+
+
+# -- keys ---------------------------------------------------------------------------------------------
+@click.group()
+def keys() -> None:
+    """The tool's signing keys (published at /lti/jwks)."""
+
+
+@keys.command("list")
+@with_appcontext
+def keys_list() -> None:
+    """All keys: the active one signs, rotated ones stay published until retired."""
+    from lms.platforms.services import all_keys, ensure_active_key
+
+    run_operation(ensure_active_key)
+    for k in all_keys():
+        state = "active" if k.active else ("retired" if k.retired_at else "published")
+        click.echo(f"{k.kid}  {state:9}  created {k.created_at:%Y-%m-%d %H:%M} UTC")
+
+
+@keys.command("rotate")
+@with_appcontext
+def keys_rotate() -> None:
+    """Make a new signing key; the old one stays in the JWKS until retired."""
+    from lms.platforms.services import rotate_keys
+
+    key = run_operation(rotate_keys)
+    click.echo(f"New active key {key.kid}. Retire the old one once platforms have fetched the new JWKS.")
+
+
+@keys.command("retire")
+@click.argument("kid")
+@with_appcontext
+def keys_retire(kid: str) -> None:
+    """Remove a rotated-out key from the JWKS."""
+    from lms.platforms.services import retire_key
+
+    key = run_operation(lambda: retire_key(kid))
+    click.echo(f"Retired key {key.kid}.")
+
+
+@click.command("worker")
+@click.option("--workers", default=4, show_default=True, type=int, help="worker threads")
+@with_appcontext
+def worker(workers: int) -> None:
+    """Run the background jobs from the Redis queue (with MEDIENWERK_REDIS_URL set)."""
+    from lms.core.jobs import jobs
+
+    if not current_app.config.get("REDIS_URL"):
+        raise click.ClickException(
+            "MEDIENWERK_REDIS_URL is not set: without a job queue the tool's own processes run the jobs, "
+            "no worker is needed."
+        )
+    click.echo(f"Running jobs from Redis with {workers} threads: {', '.join(jobs.names) or '(none yet)'}")
+    jobs.run_worker(workers)
+
+
+# -- courses ------------------------------------------------------------------------------------------
+@click.group()
+def courses() -> None:
+    """The course content (Markdown in MEDIENWERK_COURSES_DIR)."""
+
+
+@courses.command("check")
+@with_appcontext
+def courses_check() -> None:
+    """Validate the content; print file:line: message for each problem and exit non-zero if any."""
+    from pathlib import Path
+
+    from lms.courses.check import check_course
+    from lms.courses.content import load_course
+
+    path = Path(current_app.config["COURSES_DIR"])
+    problems = check_course(path)
+    for problem in problems:
+        click.echo(str(problem))
+    if problems:
+        raise click.ClickException(f"{len(problems)} problem(s) in {path}")
+    course = load_course(path)
+    click.echo(f"{path}: {len(course.modules)} modules, {len(course.qualifications)} qualifications, no problems.")
