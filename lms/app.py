@@ -164,7 +164,12 @@ def _register_security_headers(app: Flask) -> None:
 
 
 def _register_template_helpers(app: Flask) -> None:
-    from flask_babel import get_locale
+    from flask_babel import format_decimal, get_locale
+
+    @app.template_filter("number")
+    def number(value: float | int | None) -> str:
+        """A number in the page's language: "16,5" in German, "16.5" in English; "2.000" / "2,000"."""
+        return "" if value is None else str(format_decimal(value, format="#,##0.##"))
 
     from lms.core.security import csrf_token
 

@@ -13,8 +13,6 @@ import logging
 import random
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from flask import current_app
@@ -23,6 +21,7 @@ from sqlalchemy import and_, func, or_, select, update
 from lms.core.db import clip, dialect_insert, get_or_create, utcnow
 from lms.core.extensions import db
 from lms.core.state import get_state_store
+from lms.courses.setup import current_course
 from lms.grades.clients import ags_client
 from lms.grades.models import (
     DELIVERED,
@@ -36,6 +35,7 @@ from lms.grades.models import (
     ScoreOutbox,
 )
 from lms.platforms.models import Platform
+from lms.progress import queries as progress_queries
 from lms.users.models import User
 from lti.ags import LineItem, Score
 from lti.claims import Launch
@@ -53,17 +53,6 @@ MODULE_PARAM = "module"  # custom parameter naming the module a link shows (set 
 # -- what a link shows and what the score is --------------------------------------------------------------
 
 
-@lru_cache(maxsize=4)
-def _module_ids_in(courses_dir: str) -> tuple[str, ...]:
-    from lms.courses import load_course
-
-    return tuple(m.id for m in load_course(Path(courses_dir)).modules)
-
-
-def served_module_ids() -> tuple[str, ...]:
-    return _module_ids_in(str(current_app.config["COURSES_DIR"]))
-
-
 @dataclass(frozen=True)
 class ModuleState:
     percent: int  # 0-100
@@ -71,44 +60,41 @@ class ModuleState:
 
 
 def progress_by_module(user_id: int) -> dict[str, ModuleState]:
-    """The volunteer's state in every served module, from the progress domain (all zero while it is absent)."""
-    try:
-        from lms.progress import queries
-    except ImportError:
-        return {m: ModuleState(0, False) for m in served_module_ids()}
-    course_progress = getattr(queries, "course_progress", None)
-    if course_progress is not None:
-        return {
-            module_id: ModuleState(max(0, min(100, int(p.percent))), getattr(p, "task_status", None) == "submitted")
-            for module_id, p in course_progress(user_id).items()
-        }
+    """The volunteer's state in every served module (the progress domain's definition)."""
     return {
-        m: ModuleState(max(0, min(100, int(queries.module_completion(user_id, m)))), False) for m in served_module_ids()
+        module_id: ModuleState(p.percent, p.awaiting_review)
+        for module_id, p in progress_queries.course_progress(user_id).items()
     }
 
 
 @dataclass(frozen=True)
 class CurrentScore:
-    percent: float
+    percent: int
     pending_review: bool
 
 
 def current_score(user_id: int, link: GradeLink) -> CurrentScore:
-    """The volunteer's score on what the link shows: a module's completion, or the mean over all modules."""
+    """The volunteer's score on what the link shows: a module's completion, or the course's overall progress
+    (:func:`lms.progress.queries.overall_percent`, the same number the volunteer sees)."""
     states = progress_by_module(user_id)
     if link.item_kind == ITEM_MODULE and link.module_id:
         state = states.get(link.module_id, ModuleState(0, False))
-        return CurrentScore(float(state.percent), state.awaiting_review)
-    if not states:
-        return CurrentScore(0.0, False)
-    mean = sum(s.percent for s in states.values()) / len(states)
-    return CurrentScore(round(mean, 2), any(s.awaiting_review for s in states.values()))
+        return CurrentScore(state.percent, state.awaiting_review)
+    return CurrentScore(
+        progress_queries.overall_percent(s.percent for s in states.values()),
+        any(s.awaiting_review for s in states.values()),
+    )
 
 
 def _comment(link: GradeLink, score: CurrentScore) -> str:
-    what = f"Modul {link.module_id}" if link.item_kind == ITEM_MODULE else "Alle Module"
+    """The grade comment the LMS shows (German: the programme's language), with the module's title."""
+    if link.item_kind == ITEM_MODULE and link.module_id:
+        module = current_course().module(link.module_id)
+        what = f"Modul „{module.title}“" if module is not None else "Modul"
+    else:
+        what = "Alle Module"
     note = "; Praxisaufgabe wartet auf Rückmeldung" if score.pending_review else ""
-    return f"medienwerk: {what} zu {score.percent:g} % abgeschlossen{note}"
+    return f"medienwerk: {what} zu {score.percent} % abgeschlossen{note}"
 
 
 # -- launches ---------------------------------------------------------------------------------------------

@@ -41,9 +41,6 @@ def login() -> Response:
     except LtiError as exc:
         log.info("login rejected: %s", exc.code)
         return launch_error_response(exc)
-    purge = getattr(store, "purge_expired", None)
-    if purge is not None:
-        purge()
     response: Any
     if step.kind == "cookie_check":
         new_window_url = tool_url("lti.login") + "?" + urlencode(dict(step.relogin_params))

@@ -11,10 +11,9 @@ the content served now: removed items no longer count, new ones count as not don
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from flask import Flask, current_app
 from sqlalchemy import ColumnElement, exists, func, select
 from sqlalchemy.orm import aliased
 
@@ -22,6 +21,7 @@ from lms.core.extensions import db
 from lms.core.launch_session import LaunchSession
 from lms.courses.content import Course, Item, Module, Qualification
 from lms.courses.setup import current_course
+from lms.live_sessions.queries import attended_tutorials
 from lms.progress.models import (
     RETURNED,
     SUBMITTED,
@@ -61,6 +61,7 @@ class ModuleProgress:
     task_status: str | None
     started: bool
     items: dict[str, ItemState]
+    task_review: bool = False  # the module's task waits for a trainer's review once handed in
 
     @property
     def percent(self) -> int:
@@ -76,6 +77,11 @@ class ModuleProgress:
         if self.completed:
             return "completed"
         return "in_progress" if self.started else "not_started"
+
+    @property
+    def awaiting_review(self) -> bool:
+        """A handed-in task waits for a trainer (tasks without review are complete when handed in)."""
+        return self.task_review and self.task_status == "submitted"
 
     def item(self, item_id: str) -> ItemState:
         return self.items.get(item_id) or ItemState(item_id)
@@ -128,7 +134,16 @@ def _module_progress(module: Module, states: dict[str, ItemState]) -> ModuleProg
         task_status=mine[task.id].task_status if task is not None and task.id in mine else None,
         started=bool(mine),
         items=mine,
+        task_review=bool(task is not None and task.review),
     )
+
+
+def overall_percent(module_percents: Iterable[int]) -> int:
+    """The one definition of a volunteer's progress in the whole course: the mean of the served modules'
+    completion (each module weighs the same), rounded down to a whole percent. The landing page, the overview
+    and the LMS gradebook ("Alle Module") all show this number."""
+    percents = list(module_percents)
+    return sum(percents) // len(percents) if percents else 0
 
 
 def course_progress(user_id: int, course: Course | None = None) -> dict[str, ModuleProgress]:
@@ -171,55 +186,29 @@ def module_completion(user_id: int, module_id: str, course: Course | None = None
 
 # --- qualifications -------------------------------------------------------------------------------
 
-# Another domain (live sessions) registers a function user_id -> number of live tutorials attended:
-# ``register_live_tutorial_counter(app, fn)`` in its setup.init_app. Until one is registered, the
-# tutorial requirement shows as "to follow".
-LIVE_TUTORIAL_COUNTER = "live_tutorial_counter"
 
-
-def register_live_tutorial_counter(app: Flask, counter: Callable[[int], int]) -> None:
-    """Let the qualification tiers count attended live tutorials with `counter(user_id)`."""
-    app.extensions.setdefault("medienwerk", {})[LIVE_TUTORIAL_COUNTER] = counter
-
-
-def _live_tutorial_counter() -> Callable[[int], int] | None:
-    counter = current_app.extensions.get("medienwerk", {}).get(LIVE_TUTORIAL_COUNTER)
-    if counter is not None:
-        return counter
-    try:  # the live-sessions domain, when it is installed, counts attended tutorials
-        from lms.live_sessions import queries as live_queries
-    except ImportError:
-        return None
-    return getattr(live_queries, "attended_tutorials", None)
-
-
-def live_tutorials_attended(user_id: int) -> int | None:
-    """Live tutorials the person attended, or None while no live-session domain counts them."""
-    counter = _live_tutorial_counter()
-    return None if counter is None else int(counter(user_id))
+def live_tutorials_attended(user_id: int) -> int:
+    """Live tutorials the person attended (as the live-sessions domain counts them)."""
+    return attended_tutorials(user_id)
 
 
 @dataclass(frozen=True)
 class QualificationProgress:
     qualification: Qualification
     modules: tuple[tuple[Module, bool], ...]  # served modules of the tier, completed or not
-    tutorials_attended: int | None  # None: not counted yet
+    tutorials_attended: int
 
     @property
     def modules_done(self) -> int:
         return sum(1 for _m, done in self.modules if done)
 
     @property
-    def tutorials_met(self) -> bool | None:
-        if self.qualification.live_tutorials == 0:
-            return True
-        if self.tutorials_attended is None:
-            return None
+    def tutorials_met(self) -> bool:
         return self.tutorials_attended >= self.qualification.live_tutorials
 
     @property
     def achieved(self) -> bool:
-        return bool(self.modules) and self.modules_done == len(self.modules) and self.tutorials_met is True
+        return bool(self.modules) and self.modules_done == len(self.modules) and self.tutorials_met
 
 
 def qualification_progress(
@@ -282,8 +271,7 @@ def home_summary(launch: LaunchSession) -> HomeSummary:
     course = current_course()
     progress = course_progress(user.id, course)
     done = sum(1 for p in progress.values() if p.completed)
-    steps = sum(p.total for p in progress.values())
-    percent = sum(p.done for p in progress.values()) * 100 // steps if steps else 0
+    percent = overall_percent(p.percent for p in progress.values())
     return HomeSummary(role.key, done, len(progress), percent, next_step(progress, course))
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import and_, select
 
 from lms.core.extensions import db
+from lms.progress.models import ItemProgress
 from lms.rosters.models import ACTIVE, RosterMember
 from lms.users.models import Course, Enrollment, User
 
@@ -74,20 +75,12 @@ def members(course_id: int) -> list[MemberRow]:
     ]
 
 
-def _has_progress(user_id: int) -> bool:
-    try:
-        from lms.progress import queries
-    except ImportError:
-        return False
-    check = getattr(queries, "has_progress", None)
-    if check is not None:
-        return bool(check(user_id))
-    completion = getattr(queries, "module_completion", None)
-    if completion is None:
-        return False
-    from lms.grades.services import served_module_ids
-
-    return any(completion(user_id, m) > 0 for m in served_module_ids())
+def _with_progress(course_id: int) -> set[int]:
+    """Ids of the people enrolled in the course who have done anything at all (one grouped query)."""
+    enrolled = select(Enrollment.user_id).where(Enrollment.course_id == course_id)
+    return set(
+        db.session.execute(select(ItemProgress.user_id).where(ItemProgress.user_id.in_(enrolled)).distinct()).scalars()
+    )
 
 
 def members_not_started(course_id: int) -> list[NotStarted]:
@@ -99,10 +92,11 @@ def members_not_started(course_id: int) -> list[NotStarted]:
         .where(RosterMember.course_id == course_id, RosterMember.status == ACTIVE, RosterMember.role == "volunteer")
         .order_by(RosterMember.family_name, RosterMember.name, RosterMember.platform_user_id)
     ).scalars()
+    started = _with_progress(course_id)
     result = []
     for m in rows:
         user_id = launched.get(m.platform_user_id)
-        if user_id is not None and _has_progress(user_id):
+        if user_id is not None and user_id in started:
             continue
         result.append(NotStarted(m.platform_user_id, user_id, m.display_name, m.email, user_id is not None))
     return result

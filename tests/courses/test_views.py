@@ -52,16 +52,13 @@ def test_overview_lists_every_module_with_progress_and_tiers(lti: Lti, volunteer
     assert 'href="/t/' in resp.text  # links carry the launch token
 
 
-def test_tier_shows_live_tutorial_to_follow_until_counted(
-    lti: Lti, volunteer: Browser, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(queries, "_live_tutorial_counter", lambda: None)
-    assert "Live-Tutorial: folgt" in page_text(volunteer.get("m/").text)
-    queries.register_live_tutorial_counter(lti.app, lambda user_id: 1)
-    monkeypatch.undo()
+def test_tier_counts_attended_live_tutorials(lti: Lti, volunteer: Browser, monkeypatch: pytest.MonkeyPatch) -> None:
     text = page_text(volunteer.get("m/").text)
-    assert "Live-Tutorial: folgt" not in text
-    assert "1 Live-Tutorial besucht" in text
+    assert "Live-Tutorials: 0 von 1 besucht" in text and "Live-Tutorials: 0 von 2 besucht" in text
+    monkeypatch.setattr(queries, "attended_tutorials", lambda user_id: 2)
+    text = page_text(volunteer.get("m/").text)
+    assert "Live-Tutorials: 0 von" not in text
+    assert "2 Live-Tutorials besucht" in text
 
 
 def test_module_page_lists_items_and_starts_with_the_first(lti: Lti, volunteer: Browser) -> None:
