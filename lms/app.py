@@ -98,7 +98,9 @@ def _register_domains(app: Flask) -> None:
     """Every domain, bottom to top: each imports only the core and the domains before it (the layers contract
     in pyproject.toml enforces it). Each ``setup.init_app`` registers its tables, jobs, pages and signal
     receivers; needs that point upwards go through :mod:`lms.core.signals`."""
+    from lms.audit import setup as audit
     from lms.courses import setup as courses
+    from lms.dashboards import setup as dashboards
     from lms.deep_linking import setup as deep_linking
     from lms.grades import setup as grades
     from lms.home import setup as home
@@ -114,6 +116,7 @@ def _register_domains(app: Flask) -> None:
     for domain in (
         platforms,
         users,
+        audit,
         launches,
         registrations,
         courses,
@@ -123,6 +126,7 @@ def _register_domains(app: Flask) -> None:
         rosters,
         live_sessions,
         deep_linking,
+        dashboards,
         home,
     ):
         domain.init_app(app)
@@ -164,7 +168,18 @@ def _register_security_headers(app: Flask) -> None:
 
 
 def _register_template_helpers(app: Flask) -> None:
+    from zoneinfo import ZoneInfo
+
+    from babel.dates import format_datetime
     from flask_babel import format_decimal, get_locale
+
+    @app.template_filter("local_datetime")
+    def local_datetime(value: Any) -> str:
+        """A stored UTC time as local date and time (MEDIENWERK_TIMEZONE) in the page's language."""
+        if value is None:
+            return ""
+        zone = ZoneInfo(app.config["TIMEZONE"])
+        return str(format_datetime(value, "short", tzinfo=zone, locale=str(get_locale() or "de")))
 
     @app.template_filter("number")
     def number(value: float | int | None) -> str:

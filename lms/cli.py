@@ -25,7 +25,15 @@ def _factory() -> Flask:
         raise click.ClickException(str(exc)) from exc
 
 
-@click.group(cls=FlaskGroup, create_app=_factory, add_version_option=False)
+class _Group(FlaskGroup):
+    """Flask's group without plugin commands: Flask-Migrate's own ``db`` group (init, migrate, a folder default
+    that is wrong for this package) must not shadow ours (:mod:`lms.commands`)."""
+
+    def _load_plugin_commands(self) -> None:
+        self._loaded_plugin_commands = True
+
+
+@click.group(cls=_Group, create_app=_factory, add_version_option=False)
 def main() -> None:
     """medienwerk: LTI 1.3 tool for the digital skills of the crafts' volunteer ambassadors."""
 

@@ -15,7 +15,14 @@ from lms.core.commands import base_url, run_operation
 
 def register_cli(app: Flask) -> None:
     """Put the commands on the app, so both ``medienwerk …`` and ``flask --app lms …`` have them."""
-    groups = {"platform": platform, "coordinator": coordinator, "keys": keys, "courses": courses, "db": db_group}
+    groups = {
+        "platform": platform,
+        "coordinator": coordinator,
+        "keys": keys,
+        "courses": courses,
+        "db": db_group,
+        "report": report,
+    }
     for command in (*groups.values(), worker):
         app.cli.add_command(command)
     # the domains' own commands
@@ -95,9 +102,19 @@ def platform() -> None:
 @with_appcontext
 def platform_add(**options: Any) -> None:
     """Register an LMS; again with the same issuer and client id: update it or add a deployment."""
+    from lms.audit.services import record
     from lms.platforms.services import add_platform
 
-    result = run_operation(lambda: add_platform(**options))
+    def add() -> Any:
+        added = add_platform(**options)
+        record(
+            "platform_registered",
+            chamber_id=added.platform.chamber_id,
+            detail={"platform_id": added.platform.id, "via": "platform add", "created": added.created},
+        )
+        return added
+
+    result = run_operation(add)
     p = result.platform
     verb = "Registered" if result.created else "Updated"
     click.echo(f"{verb} {p.name} (issuer {p.issuer}, client id {p.client_id}) in chamber '{p.chamber.slug}'.")
@@ -171,9 +188,20 @@ def coordinator() -> None:
 
 
 def _grant(issuer: str, sub: str | None, email: str | None, chamber: str | None, granted: bool) -> None:
+    from lms.audit.services import record
     from lms.users.services import set_coordinator
 
-    user = run_operation(lambda: set_coordinator(issuer, sub, email, granted, chamber_slug=chamber))
+    def grant() -> Any:
+        user = set_coordinator(issuer, sub, email, granted, chamber_slug=chamber)
+        record(
+            "role_granted" if granted else "role_revoked",
+            chamber_id=user.chamber_id,
+            subject_id=user.id,
+            detail={"role": "coordinator"},
+        )
+        return user
+
+    user = run_operation(grant)
     what = "is now a coordinator" if granted else "is no longer a coordinator"
     click.echo(f"User {user.sub} of {user.issuer} {what} in chamber '{user.chamber.slug}'.")
 
@@ -285,3 +313,60 @@ def courses_check() -> None:
         raise click.ClickException(f"{len(problems)} problem(s) in {path}")
     course = load_course(path)
     click.echo(f"{path}: {len(course.modules)} modules, {len(course.qualifications)} qualifications, no problems.")
+
+
+# -- report -------------------------------------------------------------------------------------------
+@click.group()
+def report() -> None:
+    """Reports for operators (the coordinators see the same on their pages)."""
+
+
+@report.command("progress")
+@click.option("--chamber", "chamber_slug", default=None, help="Chamber slug (default: every chamber)")
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv", show_default=True)
+@click.option("--semicolon", is_flag=True, help="CSV with ';' between columns (German Excel)")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    help="File to write (default: standard output)",
+)
+@with_appcontext
+def report_progress(chamber_slug: str | None, fmt: str, semicolon: bool, output: str | None) -> None:
+    """The volunteers' progress per module, tiers and tutorials: the coordinators' export, for all chambers or one."""
+    from pathlib import Path
+
+    from sqlalchemy import select
+
+    from lms.audit.services import record
+    from lms.core.extensions import db
+    from lms.courses.setup import current_course
+    from lms.dashboards import exports, reports
+    from lms.dashboards.queries import Filters
+    from lms.platforms.models import Chamber
+    from lms.users.scope import Scope
+
+    chamber = None
+    if chamber_slug is not None:
+        chamber = db.session.execute(select(Chamber).where(Chamber.slug == chamber_slug)).scalar_one_or_none()
+        if chamber is None:
+            raise click.ClickException(f"no chamber {chamber_slug!r} (see 'medienwerk platform list')")
+    scope = Scope(None if chamber is None else (chamber.id,), None, "coordinator", central=chamber is None)
+    with current_app.test_request_context("/"):  # gettext and number formats as on the pages (German)
+        table = reports.progress_table(scope, current_course(), Filters())
+        exports.write_file(
+            table,
+            fmt,
+            Path(output) if output else None,
+            delimiter=";" if semicolon else ",",
+            tz=current_app.config["TIMEZONE"],
+        )
+    run_operation(
+        lambda: record(
+            "report_exported",
+            chamber_id=chamber.id if chamber else None,
+            detail={"format": fmt, "via": "report progress"},
+        )
+    )
+    if output:
+        click.echo(f"Wrote {output}.", err=True)

@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import mimetypes
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
-from flask import abort, current_app, g, redirect, render_template, request, send_file, url_for
-from flask_babel import get_locale
+from flask import abort, g, redirect, render_template, request, send_file, url_for
 from werkzeug.wrappers import Response
 
 from lms.core.blueprints import tool_blueprint
@@ -40,15 +37,6 @@ ASSET_TYPES = {
 }
 # an image opened on its own must not run anything (SVG can carry scripts)
 ASSET_CSP = "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; sandbox"
-
-
-@bp.app_template_filter("local_datetime")
-def local_datetime(value: Any) -> str:
-    """A stored UTC time as local date and time (MEDIENWERK_TIMEZONE) in the page's language."""
-    if value is None:
-        return ""
-    zone = ZoneInfo(current_app.config["TIMEZONE"])
-    return format_datetime(value, "short", tzinfo=zone, locale=str(get_locale() or "de"))
 
 
 # --- helpers -----------------------------------------------------------------------------------------

@@ -18,10 +18,16 @@ def init_cli(cli: Any, groups: dict[str, click.Group]) -> None:
     @with_appcontext
     def platform_invite(name: str | None, chamber_slug: str | None, hours: float) -> None:
         """Print a one-time, expiring dynamic-registration URL (last line of the output)."""
+        from lms.audit.services import record
         from lms.core.commands import base_url, run_operation
         from lms.registrations.services import create_invitation
 
-        invitation, token = run_operation(lambda: create_invitation(name=name, chamber_slug=chamber_slug, hours=hours))
+        def invite() -> Any:
+            created, secret = create_invitation(name=name, chamber_slug=chamber_slug, hours=hours)
+            record("invitation_created", chamber_id=created.chamber_id, detail={"invitation_id": created.id})
+            return created, secret
+
+        invitation, token = run_operation(invite)
         url = f"{base_url()}/lti/register?invitation={token}"
         click.echo(
             f"Invitation {invitation.id} for chamber '{invitation.chamber.slug}'"
@@ -52,8 +58,14 @@ def init_cli(cli: Any, groups: dict[str, click.Group]) -> None:
     @with_appcontext
     def platform_revoke_invitation(invitation_id: int) -> None:
         """Revoke an open invitation: its URL stops working."""
+        from lms.audit.services import record
         from lms.core.commands import run_operation
         from lms.registrations.services import revoke_invitation
 
-        invitation = run_operation(lambda: revoke_invitation(invitation_id))
+        def revoke() -> Any:
+            revoked = revoke_invitation(invitation_id)
+            record("invitation_revoked", chamber_id=revoked.chamber_id, detail={"invitation_id": revoked.id})
+            return revoked
+
+        invitation = run_operation(revoke)
         click.echo(f"Revoked invitation {invitation.id} (chamber '{invitation.chamber.slug}').")

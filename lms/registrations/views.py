@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, render_template, request
 
+from lms.audit.services import record
 from lms.registrations.services import (
     RegistrationConflict,
     check_issuer_free,
@@ -91,6 +92,11 @@ def register() -> Any:
             return _error("invitation_used", 410)
         result = register_tool(config, registration_token or None, _tool_description())
         stored = record_registration(invitation, result)
+        record(
+            "platform_registered",
+            chamber_id=stored.platform.chamber_id,
+            detail={"platform_id": stored.platform.id, "via": "dynamic registration", "invitation_id": invitation.id},
+        )
     except RegistrationError as exc:
         log.info("registration failed: %s (%s)", exc.code, exc.detail)
         return _error(exc.code, exc.status if 400 <= exc.status < 500 else 400, exc.platform_message)
