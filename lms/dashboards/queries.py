@@ -720,8 +720,8 @@ def completions_per_week(
     result = []
     for i in range(weeks):
         monday = start + dt.timedelta(weeks=i)
-        year, week, _ = monday.isocalendar()
-        result.append((f"KW {week:02d}/{year % 100:02d}", counts.get(monday, 0)))
+        _year, week, _ = monday.isocalendar()
+        result.append((f"KW {week:02d}", counts.get(monday, 0)))
     return result
 
 

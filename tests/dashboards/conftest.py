@@ -43,14 +43,19 @@ class Seeded:
     chamber_id: int
     people: dict[str, int]
 
-    def add_volunteers(self, count: int, *, prefix: str = "v", course_id: int | None = None,
-                       chamber_id: int | None = None) -> list[int]:
+    def add_volunteers(
+        self, count: int, *, prefix: str = "v", course_id: int | None = None, chamber_id: int | None = None
+    ) -> list[int]:
         with self.lti.app.app_context():
             ids = []
             for n in range(count):
-                user = User(chamber_id=chamber_id or self.chamber_id, issuer=self.lti.double.issuer,
-                            sub=f"{prefix}-{n}", name=f"{prefix.upper()} Person {n:04d}",
-                            last_launch_at=utcnow() - dt.timedelta(days=n % 60))
+                user = User(
+                    chamber_id=chamber_id or self.chamber_id,
+                    issuer=self.lti.double.issuer,
+                    sub=f"{prefix}-{n}",
+                    name=f"{prefix.upper()} Person {n:04d}",
+                    last_launch_at=utcnow() - dt.timedelta(days=n % 60),
+                )
                 db.session.add(user)
                 db.session.flush()
                 db.session.add(Enrollment(user_id=user.id, course_id=course_id or self.course_id, role="volunteer"))

@@ -139,8 +139,13 @@ def test_matrix_costs_the_same_statements_for_10_and_130_volunteers(seeded: Seed
     with statements() as large:
         assert coordinator.get("dashboard/volunteers?sort=progress").status_code == 200
     assert small.count == large.count <= 10
-    for path in ("dashboard/", "dashboard/modules/m1-sicher-im-netz", "dashboard/live", "dashboard/not-started",
-                 f"dashboard/volunteers/{seeded.people['lena']}"):
+    for path in (
+        "dashboard/",
+        "dashboard/modules/m1-sicher-im-netz",
+        "dashboard/live",
+        "dashboard/not-started",
+        f"dashboard/volunteers/{seeded.people['lena']}",
+    ):
         with statements() as page:
             assert coordinator.get(path).status_code == 200
         assert page.count <= 10, (path, page.count)
