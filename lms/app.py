@@ -187,6 +187,7 @@ def _register_template_helpers(app: Flask) -> None:
         return "" if value is None else str(format_decimal(value, format="#,##0.##"))
 
     from lms.core.security import csrf_token
+    from lms.personal_data import setup as personal_data
 
     @app.context_processor
     def inject() -> dict[str, Any]:
@@ -196,3 +197,4 @@ def _register_template_helpers(app: Flask) -> None:
             "csrf_token": (lambda: csrf_token(launch)) if launch is not None else (lambda: ""),
             "current_locale": str(get_locale() or "de"),
         }
+        personal_data,

@@ -22,6 +22,7 @@ def register_cli(app: Flask) -> None:
         "courses": courses,
         "db": db_group,
         "report": report,
+        "privacy": privacy,
     }
     for command in (*groups.values(), worker):
         app.cli.add_command(command)
@@ -370,3 +371,77 @@ def report_progress(chamber_slug: str | None, fmt: str, semicolon: bool, output:
     )
     if output:
         click.echo(f"Wrote {output}.", err=True)
+
+
+# -- privacy ------------------------------------------------------------------------------------------
+@click.group()
+def privacy() -> None:
+    """One person's data: export (Art. 15, 20 DSGVO) and deletion (Art. 17)."""
+
+
+def _person_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    fn = click.option(
+        "--chamber",
+        "chamber_slug",
+        default=None,
+        help="Chamber slug; required when the person exists in several chambers",
+    )(fn)
+    fn = click.option("--sub", required=True, help="The person's id on the platform (LTI sub)")(fn)
+    return click.option("--issuer", required=True, help="The platform's issuer, as in 'platform list'")(fn)
+
+
+@privacy.command("export")
+@_person_options
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    help="File to write (default: standard output)",
+)
+@with_appcontext
+def privacy_export(issuer: str, sub: str, chamber_slug: str | None, output: str | None) -> None:
+    """Everything stored about one person, as JSON."""
+    import json
+
+    from lms.audit.services import record
+    from lms.personal_data.services import export_person, find_person
+
+    def export() -> Any:
+        person = find_person(issuer, sub, chamber_slug)
+        record("person_exported", chamber_id=person.chamber_id, subject_id=person.id, detail={"format": "json"})
+        return export_person(person)
+
+    data = run_operation(export)
+    text = json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True)
+    if output:
+        with open(output, "w", encoding="utf-8") as handle:
+            handle.write(text + "\n")
+        click.echo(f"Wrote {output}.", err=True)
+    else:
+        click.echo(text)
+
+
+@privacy.command("delete")
+@_person_options
+@click.option("--yes", is_flag=True, help="Really delete (without it nothing happens)")
+@with_appcontext
+def privacy_delete(issuer: str, sub: str, chamber_slug: str | None, yes: bool) -> None:
+    """Delete one person's data everywhere and print what was removed."""
+    from lms.audit.services import record
+    from lms.personal_data.services import delete_person, find_person
+
+    if not yes:
+        raise click.ClickException("nothing deleted: add --yes to delete the person's data for good")
+
+    def remove() -> Any:
+        person = find_person(issuer, sub, chamber_slug)
+        chamber_id = person.chamber_id
+        deleted = delete_person(person)
+        record("person_deleted", chamber_id=chamber_id, detail={"rows": sum(deleted.counts.values())})
+        return deleted
+
+    deleted = run_operation(remove)
+    click.echo("Deleted (rows per table):")
+    for line in deleted.lines():
+        click.echo(f"  {line}")
+    click.echo("Grades already delivered to the learning platform stay there.")

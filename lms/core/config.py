@@ -123,3 +123,14 @@ def load_config(instance_path: str, overrides: Mapping[str, Any] | None, env: Ma
 
 def environ() -> Mapping[str, str]:
     return os.environ
+        # retention (daily jobs in lms/personal_data/jobs.py; docs/privacy.md)
+        "RETENTION_INACTIVE_MONTHS": _int(env, "MEDIENWERK_RETENTION_INACTIVE_MONTHS", 24),
+        "RETENTION_NOTICE_DAYS": _int(env, "MEDIENWERK_RETENTION_NOTICE_DAYS", 30),
+        "RETENTION_HANDIN_DAYS": _int(env, "MEDIENWERK_RETENTION_HANDIN_DAYS", 365),
+        "RETENTION_ATTENDANCE_DAYS": _int(env, "MEDIENWERK_RETENTION_ATTENDANCE_DAYS", 365),
+        "RETENTION_MAIL_DAYS": _int(env, "MEDIENWERK_RETENTION_MAIL_DAYS", 90),
+        "RETENTION_AUDIT_DAYS": _int(env, "MEDIENWERK_RETENTION_AUDIT_DAYS", 3 * 365),
+    for key in ("RETENTION_INACTIVE_MONTHS", "RETENTION_NOTICE_DAYS", "RETENTION_HANDIN_DAYS",
+                "RETENTION_ATTENDANCE_DAYS", "RETENTION_MAIL_DAYS", "RETENTION_AUDIT_DAYS"):
+        if cfg[key] < 1:
+            raise ConfigError(f"MEDIENWERK_{key} must be at least 1")
