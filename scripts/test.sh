@@ -40,8 +40,9 @@ echo "== tests on SQLite"
 MEDIENWERK_TEST_DATABASE_URI="" .venv/bin/python -m pytest "$@"
 
 if pg_answers; then
-  echo "== tests on PostgreSQL"
-  MEDIENWERK_TEST_DATABASE_URI="$PG_URI" .venv/bin/python -m pytest "$@"
+  # the browser tests ran on SQLite already: what they check (pages, accessibility) does not depend on the database
+  echo "== tests on PostgreSQL (without the browser tests)"
+  MEDIENWERK_TEST_DATABASE_URI="$PG_URI" .venv/bin/python -m pytest -m "not browser" "$@"
 elif [ "${MEDIENWERK_REQUIRE_POSTGRES:-0}" = 1 ]; then
   echo "PostgreSQL does not answer at $PG_URI, and MEDIENWERK_REQUIRE_POSTGRES=1." >&2
   exit 1
