@@ -107,6 +107,7 @@ def _register_domains(app: Flask) -> None:
     from lms.launches import setup as launches
     from lms.live_sessions import setup as live_sessions
     from lms.mail import setup as mail
+    from lms.personal_data import setup as personal_data
     from lms.platforms import setup as platforms
     from lms.progress import setup as progress
     from lms.registrations import setup as registrations
@@ -127,6 +128,7 @@ def _register_domains(app: Flask) -> None:
         live_sessions,
         deep_linking,
         dashboards,
+        personal_data,
         home,
     ):
         domain.init_app(app)
@@ -187,7 +189,6 @@ def _register_template_helpers(app: Flask) -> None:
         return "" if value is None else str(format_decimal(value, format="#,##0.##"))
 
     from lms.core.security import csrf_token
-    from lms.personal_data import setup as personal_data
 
     @app.context_processor
     def inject() -> dict[str, Any]:
@@ -197,4 +198,3 @@ def _register_template_helpers(app: Flask) -> None:
             "csrf_token": (lambda: csrf_token(launch)) if launch is not None else (lambda: ""),
             "current_locale": str(get_locale() or "de"),
         }
-        personal_data,

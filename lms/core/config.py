@@ -83,6 +83,13 @@ def load_config(instance_path: str, overrides: Mapping[str, Any] | None, env: Ma
         # store instead of send: the demo shows them at /demo-mail/, the tests read the outbox
         "MAIL_STORE_ONLY": demo or testing,
         "MAIL_MAX_ATTEMPTS": 5,
+        # retention (daily jobs in lms/personal_data/jobs.py; docs/privacy.md)
+        "RETENTION_INACTIVE_MONTHS": _int(env, "MEDIENWERK_RETENTION_INACTIVE_MONTHS", 24),
+        "RETENTION_NOTICE_DAYS": _int(env, "MEDIENWERK_RETENTION_NOTICE_DAYS", 30),
+        "RETENTION_HANDIN_DAYS": _int(env, "MEDIENWERK_RETENTION_HANDIN_DAYS", 365),
+        "RETENTION_ATTENDANCE_DAYS": _int(env, "MEDIENWERK_RETENTION_ATTENDANCE_DAYS", 365),
+        "RETENTION_MAIL_DAYS": _int(env, "MEDIENWERK_RETENTION_MAIL_DAYS", 90),
+        "RETENTION_AUDIT_DAYS": _int(env, "MEDIENWERK_RETENTION_AUDIT_DAYS", 3 * 365),
         # how long a launch keeps working without activity, and at most
         "LAUNCH_IDLE_SECONDS": 2 * 3600,
         "LAUNCH_MAX_SECONDS": 12 * 3600,
@@ -116,6 +123,10 @@ def load_config(instance_path: str, overrides: Mapping[str, Any] | None, env: Ma
         raise ConfigError("MEDIENWERK_LIVE_ATTENDED_PERCENT must be between 1 and 100")
     if cfg["LIVE_RECORDING_RETENTION_DAYS"] < 1:
         raise ConfigError("MEDIENWERK_LIVE_RECORDING_RETENTION_DAYS must be at least 1")
+    for key in ("RETENTION_INACTIVE_MONTHS", "RETENTION_NOTICE_DAYS", "RETENTION_HANDIN_DAYS",
+                "RETENTION_ATTENDANCE_DAYS", "RETENTION_MAIL_DAYS", "RETENTION_AUDIT_DAYS"):
+        if cfg[key] < 1:
+            raise ConfigError(f"MEDIENWERK_{key} must be at least 1")
     if cfg["PROXY_COUNT"] < 0:
         raise ConfigError("MEDIENWERK_PROXY_COUNT must not be negative")
     return cfg
@@ -123,14 +134,3 @@ def load_config(instance_path: str, overrides: Mapping[str, Any] | None, env: Ma
 
 def environ() -> Mapping[str, str]:
     return os.environ
-        # retention (daily jobs in lms/personal_data/jobs.py; docs/privacy.md)
-        "RETENTION_INACTIVE_MONTHS": _int(env, "MEDIENWERK_RETENTION_INACTIVE_MONTHS", 24),
-        "RETENTION_NOTICE_DAYS": _int(env, "MEDIENWERK_RETENTION_NOTICE_DAYS", 30),
-        "RETENTION_HANDIN_DAYS": _int(env, "MEDIENWERK_RETENTION_HANDIN_DAYS", 365),
-        "RETENTION_ATTENDANCE_DAYS": _int(env, "MEDIENWERK_RETENTION_ATTENDANCE_DAYS", 365),
-        "RETENTION_MAIL_DAYS": _int(env, "MEDIENWERK_RETENTION_MAIL_DAYS", 90),
-        "RETENTION_AUDIT_DAYS": _int(env, "MEDIENWERK_RETENTION_AUDIT_DAYS", 3 * 365),
-    for key in ("RETENTION_INACTIVE_MONTHS", "RETENTION_NOTICE_DAYS", "RETENTION_HANDIN_DAYS",
-                "RETENTION_ATTENDANCE_DAYS", "RETENTION_MAIL_DAYS", "RETENTION_AUDIT_DAYS"):
-        if cfg[key] < 1:
-            raise ConfigError(f"MEDIENWERK_{key} must be at least 1")
