@@ -1,5 +1,5 @@
 """Live sessions (tutorials held in BigBlueButton).
 
-The BBB API client lives in :mod:`lms.live_sessions.bbb`; its test/demo twin in
+The BBB API client is the independent package :mod:`lms.bbb`; its test/demo twin is
 :mod:`lms.demo.bbb_double`.
 """

@@ -18,7 +18,7 @@ def bbb() -> None:
 @with_appcontext
 def bbb_check() -> None:
     """Call the configured BBB server: are URL, secret and checksum algorithm right?"""
-    from lms.live_sessions.bbb import BBBClient
+    from lms.bbb import BBBClient
 
     cfg = current_app.config
     if not cfg.get("BBB_URL"):

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import logging
 
+from lms.bbb import BBBError, NotFoundError
 from lms.core.extensions import db
 from lms.core.jobs import jobs
 from lms.live_sessions import queries, services
-from lms.live_sessions.bbb import BBBError, NotFoundError
 from lms.live_sessions.models import LiveSession
 from lms.live_sessions.setup import get_client
 

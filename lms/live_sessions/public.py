@@ -17,13 +17,13 @@ import logging
 
 from flask import Blueprint, Response, abort, current_app, request
 
-from lms.live_sessions import ics, queries, services
-from lms.live_sessions.bbb import (
+from lms.bbb import (
     CallbackAuthError,
     parse_analytics_payload,
     verify_analytics_callback,
     verify_recording_ready_callback,
 )
+from lms.live_sessions import ics, queries, services
 
 log = logging.getLogger(__name__)
 bp = Blueprint("live_public", __name__)

@@ -3,7 +3,7 @@ promotion), join (just-in-time, idempotent BBB create), attendance (polling, ana
 end confirmation, recordings and reminders.
 
 Services flush, never commit, and never read ``flask.request``: views pass in what they need (callback URLs,
-the BBB client). BBB calls go through :class:`lms.live_sessions.bbb.BBBClient`; see
+the BBB client). BBB calls go through :class:`lms.bbb.BBBClient`; see
 /work/shared/reference/bbb-api.md §8.2 for the rules followed here.
 """
 
@@ -23,11 +23,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, true
 from sqlalchemy.exc import IntegrityError
 
+from lms.bbb import AnalyticsReport, BBBClient, MeetingInfo, NotFoundError, parse_iso_time
 from lms.core.db import utcnow
 from lms.core.errors import Conflict
 from lms.core.extensions import db
 from lms.live_sessions import timeutil
-from lms.live_sessions.bbb import AnalyticsReport, BBBClient, MeetingInfo, NotFoundError, parse_iso_time
 from lms.live_sessions.models import (
     AUDIENCES,
     SIGNUP_CONFIRMED,

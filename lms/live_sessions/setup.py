@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from flask import Flask, current_app
 
-from lms.live_sessions.bbb import BBBClient
+from lms.bbb import BBBClient
 
 
 def init_app(app: Flask) -> None:

@@ -13,12 +13,12 @@ from typing import Any
 
 from flask import Response, abort, current_app, g, jsonify, redirect, render_template, request, url_for
 
+from lms.bbb import BBBError, BBBUnavailable, ChecksumError
 from lms.core.blueprints import tool_blueprint
 from lms.core.db import commit_now, utcnow
 from lms.core.extensions import db
 from lms.core.security import current_role, role_required
 from lms.live_sessions import ics, queries, services
-from lms.live_sessions.bbb import BBBError, BBBUnavailable, ChecksumError
 from lms.live_sessions.models import SIGNUP_CONFIRMED, LiveSession
 from lms.live_sessions.setup import bbb_configured, get_client
 from lms.live_sessions.timeutil import live_time, live_when, utc_to_local

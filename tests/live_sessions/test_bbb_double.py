@@ -18,8 +18,8 @@ import requests
 from flask import Flask, request
 from flask.testing import FlaskClient
 
+from lms import bbb
 from lms.demo.bbb_double import BBBDouble, create_bbb_double
-from lms.live_sessions import bbb
 from tests.conftest import serve
 
 SECRET = "double-test-secret-0123456789abcdef0123"
