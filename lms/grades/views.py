@@ -1,17 +1,23 @@
-"""Delivery status of scores for trainers and coordinators, with resend (pages after a launch)."""
+"""Delivery status of scores for trainers and coordinators, with resend (pages after a launch).
+
+The page shows the counts per delivery state first, then the rows 50 a page (``?page=N``), all of them or
+those of one state (``?status=failed``).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import abort, current_app, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from lms.core.blueprints import tool_blueprint
+from lms.core.paging import page_number
 from lms.core.security import role_required
 from lms.grades import services
-from lms.grades.queries import delivery_status, outbox_row_in_course
+from lms.grades.queries import STATES, delivery_overview, outbox_row_in_course
 from lti.roles import Role
 
 bp = tool_blueprint("grades", __name__, "/noten")
@@ -23,13 +29,31 @@ def _local_time(when: dt.datetime | None) -> str:
     return when.astimezone(ZoneInfo(current_app.config["TIMEZONE"])).strftime("%d.%m.%Y, %H:%M")
 
 
+def _list_args() -> dict[str, Any]:
+    """The filter and page the trainer looked at (from the query string), to come back to after a resend."""
+    args: dict[str, Any] = {}
+    state = request.args.get("status")
+    if state in STATES:
+        args["status"] = state
+    page = page_number(request.args.get("page"))
+    if page > 1:
+        args["page"] = page
+    return args
+
+
 @bp.get("/")
 @role_required(Role.TRAINER)
 def status() -> str:
     course = g.launch.course
-    rows = delivery_status(course.id) if course is not None else []
+    overview = None
+    if course is not None:
+        overview = delivery_overview(course.id, page_number(request.args.get("page")), request.args.get("status"))
     return render_template(
-        "grades/status.html", course=course, rows=rows, local_time=_local_time, done=request.args.get("done")
+        "grades/status.html",
+        course=course,
+        overview=overview,
+        local_time=_local_time,
+        done=request.args.get("done"),
     )
 
 
@@ -42,7 +66,7 @@ def resend(outbox_id: int) -> Response:
     if row is None:
         abort(404)
     services.resend(row)
-    return redirect(url_for("grades.status", done="one"), code=303)
+    return redirect(url_for("grades.status", done="one", **_list_args()), code=303)
 
 
 @bp.post("/fehlgeschlagene-erneut")

@@ -13,12 +13,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import ColumnElement, exists, func, select
 from sqlalchemy.orm import aliased
 
 from lms.core.extensions import db
 from lms.core.launch_session import LaunchSession
+from lms.core.paging import PER_PAGE, Page, paginate
 from lms.courses.content import Course, Item, Module, Qualification
 from lms.courses.setup import current_course
 from lms.live_sessions.queries import attended_tutorials
@@ -379,8 +381,20 @@ class ReviewEntry:
     earlier_returns: int
 
 
-def review_queue(reviewer: User, role: Role, course: Course | None = None) -> list[ReviewEntry]:
-    """Hand-ins waiting for a trainer's decision that this reviewer may decide, oldest first (one query)."""
+def _waiting(reviewer: User, role: Role) -> list[ColumnElement[bool]]:
+    """SQL conditions: hand-ins waiting for a decision that this reviewer may make."""
+    return [
+        TaskSubmission.status == SUBMITTED,
+        TaskSubmission.review_required.is_(True),
+        _reviewable(reviewer, role),
+    ]
+
+
+def review_queue(
+    reviewer: User, role: Role, page: int = 1, course: Course | None = None, per_page: int = PER_PAGE
+) -> Page[ReviewEntry]:
+    """One page of the hand-ins waiting for a decision that this reviewer may make, oldest first (two
+    statements: the count and the page, each row with its volunteer's name and earlier returns)."""
     course = course or current_course()
     earlier = aliased(TaskSubmission)
     returned_before = (
@@ -392,44 +406,32 @@ def review_queue(reviewer: User, role: Role, course: Course | None = None) -> li
         )
         .scalar_subquery()
     )
-    rows = db.session.execute(
+    waiting = (
         select(TaskSubmission, User.name, User.given_name, User.family_name, returned_before)
         .join(User, User.id == TaskSubmission.user_id)
-        .where(
-            TaskSubmission.status == SUBMITTED,
-            TaskSubmission.review_required.is_(True),
-            _reviewable(reviewer, role),
-        )
+        .where(*_waiting(reviewer, role))
         .order_by(TaskSubmission.submitted_at, TaskSubmission.id)
-    ).all()
-    entries = []
-    for submission, name, given, family, returns in rows:
+    )
+
+    def entry(row: Any) -> ReviewEntry:
+        submission, name, given, family, returns = row
         found = course.item(submission.item_id)
         display = name or " ".join(p for p in (given, family) if p) or None
-        entries.append(
-            ReviewEntry(
-                _submission_view(submission),
-                submission.user_id,
-                display,
-                found[0] if found else None,
-                found[1] if found else None,
-                int(returns or 0),
-            )
+        return ReviewEntry(
+            _submission_view(submission),
+            submission.user_id,
+            display,
+            found[0] if found else None,
+            found[1] if found else None,
+            int(returns or 0),
         )
-    return entries
+
+    return paginate(waiting, page, per_page).map(entry)
 
 
 def open_review_count(reviewer: User, role: Role) -> int:
     """How many hand-ins wait for this reviewer's decision (one query)."""
-    return int(
-        db.session.execute(
-            select(func.count(TaskSubmission.id)).where(
-                TaskSubmission.status == SUBMITTED,
-                TaskSubmission.review_required.is_(True),
-                _reviewable(reviewer, role),
-            )
-        ).scalar_one()
-    )
+    return int(db.session.execute(select(func.count(TaskSubmission.id)).where(*_waiting(reviewer, role))).scalar_one())
 
 
 def reviewable_submission(

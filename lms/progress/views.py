@@ -2,7 +2,7 @@
 
 A trainer sees the hand-ins of volunteers enrolled in their own courses (in their chamber); a coordinator
 those of every volunteer of their chamber (``lms.progress.queries._reviewable``). A hand-in from anyone
-else answers 404, as if it did not exist.
+else answers 404, as if it did not exist. The queue shows 50 hand-ins a page (``?page=N``), oldest first.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import Any
 from flask import abort, g, redirect, render_template, request, url_for
 
 from lms.core.blueprints import tool_blueprint
+from lms.core.paging import page_number
 from lms.core.security import current_role, role_required
 from lms.courses.setup import current_course
 from lms.progress import queries, services
@@ -27,8 +28,10 @@ DECISIONS = {"approve": True, "return": False}
 @bp.get("/")
 @role_required(Role.TRAINER)
 def queue() -> str:
-    entries = queries.review_queue(g.launch.user, current_role(), current_course())
-    done = request.args.get("erledigt")
+    entries = queries.review_queue(
+        g.launch.user, current_role(), page_number(request.args.get("page")), current_course()
+    )
+    done = request.args.get("done")
     return render_template(
         "progress/queue.html", entries=entries, done=done if done in ("approved", "returned") else None
     )
@@ -66,7 +69,7 @@ def review(submission_id: int) -> Any:
     except services.ProgressError:
         return _review_page(submission, module, item, status=409, closed=True)
     done = "approved" if DECISIONS[decision] else "returned"
-    return redirect(url_for("progress.queue", erledigt=done), code=303)
+    return redirect(url_for("progress.queue", done=done), code=303)
 
 
 def _review_page(

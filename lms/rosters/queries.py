@@ -1,13 +1,20 @@
-"""Reads for rosters: the member list and "enrolled but not started"."""
+"""Reads for rosters: the member list and "enrolled but not started", paged (``lms.core.paging``).
+
+Each list is one statement for its rows plus one for its count, however long the roster: whether a member
+launched the tool and whether they have progress are joined in, not asked per member.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import Select, and_, exists, select
+from sqlalchemy.sql.selectable import Subquery
 
 from lms.core.extensions import db
+from lms.core.paging import PER_PAGE, Page, paginate
 from lms.progress.models import ItemProgress
 from lms.rosters.models import ACTIVE, RosterMember
 from lms.users.models import Course, Enrollment, User
@@ -33,26 +40,39 @@ class NotStarted:
     launched: bool  # launched the tool from this course, but has no progress yet
 
 
-def _launched_user_ids(course_id: int) -> dict[str, int]:
-    """sub → user id for everyone who launched the tool from this course."""
-    course = db.session.get(Course, course_id)
-    if course is None:
-        return {}
-    return {
-        sub: uid
-        for sub, uid in db.session.execute(
-            select(User.sub, User.id)
-            .join(Enrollment, and_(Enrollment.user_id == User.id, Enrollment.course_id == course_id))
-            .where(User.chamber_id == course.chamber_id, User.issuer == course.issuer)
-        ).all()
-    }
+def _launched(course: Course) -> Subquery:
+    """sub → user id of everyone who launched the tool from this course (the course's chamber and issuer)."""
+    return (
+        select(User.sub.label("sub"), User.id.label("user_id"))
+        .join(Enrollment, and_(Enrollment.user_id == User.id, Enrollment.course_id == course.id))
+        .where(User.chamber_id == course.chamber_id, User.issuer == course.issuer)
+        .subquery("launched")
+    )
 
 
-def members(course_id: int) -> list[MemberRow]:
-    launched = _launched_user_ids(course_id)
-    rows = db.session.execute(
-        select(RosterMember)
-        .where(RosterMember.course_id == course_id)
+def _display_name(name: str | None, given_name: str | None, family_name: str | None) -> str | None:
+    """As ``RosterMember.display_name``, from the selected columns."""
+    if name:
+        return name
+    return " ".join(p for p in (given_name, family_name) if p) or None
+
+
+def _members_query(course: Course) -> Select[*tuple[Any, ...]]:
+    launched = _launched(course)
+    return (
+        select(
+            RosterMember.platform_user_id,
+            RosterMember.name,
+            RosterMember.given_name,
+            RosterMember.family_name,
+            RosterMember.email,
+            RosterMember.role,
+            RosterMember.status,
+            RosterMember.status_changed_at,
+            launched.c.user_id,
+        )
+        .outerjoin(launched, launched.c.sub == RosterMember.platform_user_id)
+        .where(RosterMember.course_id == course.id)
         .order_by(
             RosterMember.status,
             RosterMember.role.desc(),
@@ -60,43 +80,67 @@ def members(course_id: int) -> list[MemberRow]:
             RosterMember.name,
             RosterMember.platform_user_id,
         )
-    ).scalars()
-    return [
-        MemberRow(
-            m.platform_user_id,
-            m.display_name,
-            m.email,
-            m.role,
-            m.status,
-            m.status_changed_at,
-            m.platform_user_id in launched,
-        )
-        for m in rows
-    ]
-
-
-def _with_progress(course_id: int) -> set[int]:
-    """Ids of the people enrolled in the course who have done anything at all (one grouped query)."""
-    enrolled = select(Enrollment.user_id).where(Enrollment.course_id == course_id)
-    return set(
-        db.session.execute(select(ItemProgress.user_id).where(ItemProgress.user_id.in_(enrolled)).distinct()).scalars()
     )
 
 
-def members_not_started(course_id: int) -> list[NotStarted]:
-    """Active volunteers of the course (per the latest roster sync) who never launched the tool from it, or
-    launched it but have no progress yet."""
-    launched = _launched_user_ids(course_id)
-    rows = db.session.execute(
-        select(RosterMember)
-        .where(RosterMember.course_id == course_id, RosterMember.status == ACTIVE, RosterMember.role == "volunteer")
+def _member_row(row: Any) -> MemberRow:
+    return MemberRow(
+        row.platform_user_id,
+        _display_name(row.name, row.given_name, row.family_name),
+        row.email,
+        row.role,
+        row.status,
+        row.status_changed_at,
+        row.user_id is not None,
+    )
+
+
+def members_page(course: Course, page: int, per_page: int = PER_PAGE) -> Page[MemberRow]:
+    """One page of the course's members as of the latest sync: active first, trainers before volunteers, by
+    family name (two statements)."""
+    return paginate(_members_query(course), page, per_page).map(_member_row)
+
+
+def _not_started_query(course: Course) -> Select[*tuple[Any, ...]]:
+    """Active volunteers of the course who never launched the tool from it, or launched it but have no progress
+    yet: the person's progress (``item_progress``) is checked in the same statement."""
+    launched = _launched(course)
+    started = exists().where(ItemProgress.user_id == launched.c.user_id)  # never true without a launch
+    return (
+        select(
+            RosterMember.platform_user_id,
+            launched.c.user_id,
+            RosterMember.name,
+            RosterMember.given_name,
+            RosterMember.family_name,
+            RosterMember.email,
+        )
+        .outerjoin(launched, launched.c.sub == RosterMember.platform_user_id)
+        .where(
+            RosterMember.course_id == course.id,
+            RosterMember.status == ACTIVE,
+            RosterMember.role == "volunteer",
+            ~started,
+        )
         .order_by(RosterMember.family_name, RosterMember.name, RosterMember.platform_user_id)
-    ).scalars()
-    started = _with_progress(course_id)
-    result = []
-    for m in rows:
-        user_id = launched.get(m.platform_user_id)
-        if user_id is not None and user_id in started:
-            continue
-        result.append(NotStarted(m.platform_user_id, user_id, m.display_name, m.email, user_id is not None))
-    return result
+    )
+
+
+def _not_started_row(row: Any) -> NotStarted:
+    return NotStarted(
+        row.platform_user_id,
+        row.user_id,
+        _display_name(row.name, row.given_name, row.family_name),
+        row.email,
+        row.user_id is not None,
+    )
+
+
+def not_started_page(course: Course, page: int, per_page: int = PER_PAGE) -> Page[NotStarted]:
+    """One page of "enrolled but not started" (two statements)."""
+    return paginate(_not_started_query(course), page, per_page).map(_not_started_row)
+
+
+def members_not_started(course: Course) -> list[NotStarted]:
+    """Everyone "enrolled but not started" (one statement); for exports and checks, not for pages."""
+    return [_not_started_row(row) for row in db.session.execute(_not_started_query(course))]

@@ -1,4 +1,7 @@
-"""The course roster for trainers and coordinators: members, "enrolled but not started", sync on demand."""
+"""The course roster for trainers and coordinators: members, "enrolled but not started", sync on demand.
+
+Both lists are paged, 50 a page: ``?page=N`` for the members, ``?not_started_page=N`` for "not started".
+"""
 
 from __future__ import annotations
 
@@ -8,8 +11,10 @@ from flask import current_app, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from lms.core.blueprints import tool_blueprint
+from lms.core.paging import Page, page_number
 from lms.core.security import role_required
 from lms.rosters import queries, services
+from lms.rosters.models import RosterSource
 from lti.roles import Role
 
 bp = tool_blueprint("rosters", __name__, "/teilnehmende")
@@ -24,13 +29,17 @@ def _local_time(when: object) -> str:
 @bp.get("/")
 @role_required(Role.TRAINER)
 def index() -> str:
-    course_id = g.launch.course_id
-    source = services.source_for(course_id) if course_id else None
-    members = queries.members(course_id) if course_id else []
-    not_started = queries.members_not_started(course_id) if course_id else []
+    course = g.launch.course
+    source: RosterSource | None = None
+    members: Page[queries.MemberRow] | None = None
+    not_started: Page[queries.NotStarted] | None = None
+    if course is not None:
+        source = services.source_for(course.id)
+        members = queries.members_page(course, page_number(request.args.get("page")))
+        not_started = queries.not_started_page(course, page_number(request.args.get("not_started_page")))
     return render_template(
         "rosters/index.html",
-        course=g.launch.course,
+        course=course,
         source=source,
         members=members,
         not_started=not_started,

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from flask import Flask
+from sqlalchemy import event, select
 
+from lms.core.db import utcnow
 from lms.core.extensions import db
 from lms.core.signals import progress_changed
 from lms.progress.models import (
@@ -20,6 +25,9 @@ from lms.progress.models import (
     ProgressEvent,
     TaskSubmission,
 )
+from lms.users.models import Course as LmsCourse
+from lms.users.models import Enrollment, User
+from tests.browser import axe_violations
 from tests.conftest import Lti, page_text
 from tests.progress.helpers import M2, Browser, course_of, module_item, user_by_sub
 
@@ -210,3 +218,133 @@ def test_trainer_home_card_counts_open_reviews(lti: Lti) -> None:
         assert re.search(r'href="/t/[^"]+/reviews/">Abgaben prüfen</a>', landing.text)
     else:  # pragma: no cover - another domain's card broke the landing page
         pytest.fail(f"landing page answered {landing.status_code}")
+
+
+# --- the queue of a large chamber: paged, a bounded number of statements ------------------------------------
+
+
+@contextmanager
+def _statements(app: Flask) -> Iterator[list[str]]:
+    """The SQL statements the app sends while the block runs (the tool serves from this process)."""
+    seen: list[str] = []
+
+    def record(conn: object, cursor: object, statement: str, *args: object) -> None:
+        seen.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def _seed_hand_ins(lti: Lti, count: int, *, context_id: str | None = None, prefix: str = "p", later: int = 0) -> None:
+    """`count` volunteers of a course (the launched one, or another course of the same chamber) who handed in
+    M2's task, a minute apart from yesterday + `later` minutes; every tenth had it returned once before."""
+    _module, task = module_item(course_of(lti), M2, "task")
+    start = utcnow() - dt.timedelta(days=1) + dt.timedelta(minutes=later)
+    with lti.app.app_context():
+        launched = db.session.execute(select(LmsCourse).order_by(LmsCourse.id)).scalars().first()
+        assert launched is not None
+        course = launched
+        if context_id is not None:
+            course = LmsCourse(chamber_id=launched.chamber_id, issuer=launched.issuer, context_id=context_id)
+            db.session.add(course)
+            db.session.flush()
+        for n in range(count):
+            user = User(
+                chamber_id=course.chamber_id,
+                issuer=course.issuer,
+                sub=f"{prefix}{n:04d}",
+                name=f"Person {prefix}{n:04d}",
+            )
+            db.session.add(user)
+            db.session.flush()
+            db.session.add(Enrollment(user_id=user.id, course_id=course.id, role="volunteer"))
+            common = {
+                "user_id": user.id,
+                "module_id": M2,
+                "item_id": task.id,
+                "module_version": "1",
+                "submission_type": "text",
+                "review_required": True,
+            }
+            if n % 10 == 0:
+                db.session.add(
+                    TaskSubmission(
+                        **common, text="Erste Fassung", status=RETURNED, submitted_at=start - dt.timedelta(hours=1)
+                    )
+                )
+            db.session.add(
+                TaskSubmission(
+                    **common, text=f"Abgabe {n}", status=SUBMITTED, submitted_at=start + dt.timedelta(minutes=n)
+                )
+            )
+        db.session.commit()
+
+
+def _queue_names(page: str, prefix: str = "p") -> list[str]:
+    return re.findall(rf"Person {prefix}(\d{{4}})", page)
+
+
+def test_queue_is_paged_and_stays_inside_the_tenant(lti: Lti) -> None:
+    trainer = Browser(lti, "trainer")
+    _seed_hand_ins(lti, 120)
+    _seed_hand_ins(lti, 5, context_id="anderer-kurs", prefix="q", later=200)  # same chamber, not the trainer's course
+
+    first = trainer.get("reviews/")
+    assert first.status_code == 200
+    text = page_text(first.text)
+    assert _queue_names(first.text) == [f"{n:04d}" for n in range(50)]
+    assert "120 Abgaben warten auf eine Prüfung." in text
+    assert "Seite 1 von 3" in text and "Nächste Seite" in text and "Vorherige Seite" not in text
+    assert "schon 1-mal zurückgegeben" in text
+    assert len(_review_links(first.text)) == 50
+
+    third = trainer.get("reviews/?page=3")
+    assert _queue_names(third.text) == [f"{n:04d}" for n in range(100, 120)]
+    assert "Seite 3 von 3" in page_text(third.text)
+    assert 'start="101"' in third.text
+    assert _queue_names(third.text, "q") == []
+    prev = re.search(r'<a rel="prev" href="([^"]+)"', third.text)
+    assert prev is not None and prev.group(1).endswith("/reviews/?page=2")
+
+    assert _queue_names(trainer.get("reviews/?page=9").text) == [f"{n:04d}" for n in range(100, 120)]
+    assert _queue_names(trainer.get("reviews/?page=abc").text) == [f"{n:04d}" for n in range(50)]
+
+    # the coordinator sees the whole chamber: the other course's hand-ins too (handed in last)
+    coordinator = Browser(lti, "coordinator")
+    last = coordinator.get("reviews/?page=3")
+    assert "125 Abgaben warten auf eine Prüfung." in page_text(last.text)
+    assert _queue_names(last.text, "q") == [f"{n:04d}" for n in range(5)]
+
+
+def _count(app: Flask, browser: Browser, path: str) -> int:
+    with _statements(app) as seen:
+        assert browser.get(path).status_code == 200
+    return len(seen)
+
+
+def test_queue_statements_do_not_grow_with_the_hand_ins(lti: Lti) -> None:
+    trainer = Browser(lti, "trainer")
+    coordinator = Browser(lti, "coordinator")
+    _seed_hand_ins(lti, 30)
+    small = [_count(lti.app, trainer, "reviews/"), _count(lti.app, coordinator, "reviews/")]
+    _seed_hand_ins(lti, 90, prefix="r", later=30)
+    large = [_count(lti.app, trainer, "reviews/?page=3"), _count(lti.app, coordinator, "reviews/?page=3")]
+    assert small == large, (small, large)
+    assert max(large) <= 12, large
+
+
+@pytest.mark.browser
+def test_paged_queue_has_no_axe_violations_at_320px(lti: Lti, browser: Any) -> None:
+    trainer = Browser(lti, "trainer")
+    _seed_hand_ins(lti, 120)
+    context = browser.new_context(viewport={"width": 320, "height": 640})
+    page = context.new_page()
+    page.goto(trainer.url("reviews/?page=2"))
+    assert axe_violations(page) == []
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    context.close()
