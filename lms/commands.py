@@ -303,7 +303,7 @@ def courses_check() -> None:
     """Validate the content; print file:line: message for each problem and exit non-zero if any."""
     from pathlib import Path
 
-    from lms.courses.check import check_course
+    from lms.courses.check import check_course, check_warnings
     from lms.courses.content import load_course
 
     path = Path(current_app.config["COURSES_DIR"])
@@ -312,6 +312,8 @@ def courses_check() -> None:
         click.echo(str(problem))
     if problems:
         raise click.ClickException(f"{len(problems)} problem(s) in {path}")
+    for warning in check_warnings(path):  # worth a look, but no reason to fail
+        click.echo(str(warning))
     course = load_course(path)
     click.echo(f"{path}: {len(course.modules)} modules, {len(course.qualifications)} qualifications, no problems.")
 

@@ -424,3 +424,48 @@ def check_course(path: Path) -> list[Problem]:
     from lms.courses.content import load_course  # content builds on these rules
 
     return list(load_course(path).problems)
+
+
+# --- warnings: allowed, but worth a look ---------------------------------------------------------
+
+LONGEST_SHARE = 50  # percent of a module's single-choice questions
+
+
+def _text_length(html: str) -> int:
+    import re
+
+    return len(" ".join(re.sub(r"<[^>]+>", " ", html).split()))
+
+
+def check_warnings(path: Path) -> list[Problem]:
+    """Things that load fine but weaken the course: today, self-checks in which the correct answer of most
+    single-choice questions is the longest option (learners then guess it without knowing the topic)."""
+    from lms.courses.content import load_course
+
+    course = load_course(path)
+    root = path.resolve()
+    warnings = []
+    for module in course.modules:
+        quiz = module.quiz
+        if quiz is None:
+            continue
+        singles = [q for q in quiz.questions if q.kind == "single" and len(q.answers) > 1]
+        longest = 0
+        for question in singles:
+            lengths = [_text_length(a.text_html) for a in question.answers]
+            right = [n for n, a in zip(lengths, question.answers, strict=True) if a.correct]
+            wrong = [n for n, a in zip(lengths, question.answers, strict=True) if not a.correct]
+            if right and wrong and min(right) > max(wrong):
+                longest += 1
+        if len(singles) >= 3 and longest * 100 > LONGEST_SHARE * len(singles):
+            source = quiz.source_path
+            where = source.relative_to(root) if source.is_relative_to(root) else source
+            warnings.append(
+                Problem(
+                    where,
+                    1,
+                    f"warning: in {longest} of {len(singles)} single-choice questions the correct answer is the "
+                    "longest option; make the distractors about as long, or learners guess without knowing",
+                )
+            )
+    return warnings

@@ -386,3 +386,27 @@ def test_load_yaml_reports_error_line_and_never_raises() -> None:
     nested = load_yaml("x:\n  y:\n    - z: 1\n")
     assert nested.line("x", "y", 0, "z") == 3
     assert nested.line("x", "missing") == 1
+
+
+def test_a_quiz_whose_right_answers_are_the_longest_gets_a_warning_not_a_failure(tmp_path: Path) -> None:
+    """`courses check` warns when the correct option of most single-choice questions is the longest one."""
+    import shutil
+
+    from lms.courses.check import check_warnings
+
+    course = tmp_path / "course"
+    shutil.copytree(GOOD, course)
+    quiz = course / "m1-gut" / "90-selbstcheck.md"
+    questions = "".join(
+        f"\n## Frage {n}? {{#m1-q-lang-{n}}}\n\n"
+        "- [ ] Kurz\n  Feedback: Nein.\n"
+        "- [x] Eine deutlich längere und damit verräterische Antwort\n  Feedback: Ja.\n"
+        "- [ ] Knapp\n  Feedback: Nein.\n"
+        for n in range(4)
+    )
+    quiz.write_text(quiz.read_text(encoding="utf-8") + questions, encoding="utf-8")
+    assert check_course(course) == []
+    warnings = check_warnings(course)
+    assert len(warnings) == 1
+    assert str(warnings[0]).startswith("m1-gut/90-selbstcheck.md:1: warning: in ")
+    assert check_warnings(GOOD) == []
