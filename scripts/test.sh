@@ -8,13 +8,20 @@ PYTHON=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
 
-if [ ! -x "${MEDIENWERK_CHROMIUM:-/usr/bin/chromium}" ]; then
+# Debian's packages the tests drive: Chromium (browser tests) and nginx (the deployment test)
+missing=()
+[ -x "${MEDIENWERK_CHROMIUM:-/usr/bin/chromium}" ] || missing+=(chromium)
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
+if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "== installing Debian's chromium for the browser tests"
+    echo "== installing Debian's ${missing[*]} for the tests"
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    # the tests start nginx themselves on loopback ports; the package's own service is not needed
+    if command -v systemctl >/dev/null; then systemctl disable --now nginx >/dev/null 2>&1 || true; fi
+    pkill -x nginx 2>/dev/null || true
   else
-    echo "Chromium is missing. Install Debian's package (as root: apt-get install chromium) and run again." >&2
+    echo "Missing: ${missing[*]}. Install Debian's packages (as root: apt-get install ${missing[*]}) and run again." >&2
     exit 1
   fi
 fi

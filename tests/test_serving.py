@@ -117,6 +117,7 @@ def _job_result(env: dict[str, str]) -> Any:
             "TESTING": True,
             "SQLALCHEMY_DATABASE_URI": env["MEDIENWERK_SQLALCHEMY_DATABASE_URI"],
             "JOBS_SQLITE_PATH": str(Path(env["MEDIENWERK_INSTANCE_PATH"]) / "jobs.sqlite"),
+            "REDIS_URL": env.get("MEDIENWERK_REDIS_URL"),  # the server's queue: Redis when it has one
         }
     )
     assert jobs.app is app and not jobs.huey.immediate
