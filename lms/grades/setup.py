@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from lms.core.signals import launch_recorded, progress_changed
 from lms.grades import jobs, models, services  # noqa: F401 - jobs and tables register themselves
-from lms.grades.views import bp
+from lms.grades.views import bp, legacy
 
 log = logging.getLogger(__name__)
 _wired = {"done": False}
@@ -44,6 +44,7 @@ def _on_new_transaction(session: Session, transaction: Any) -> None:
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
+    app.register_blueprint(legacy)
     if _wired["done"]:
         return
     _wired["done"] = True

@@ -13,14 +13,18 @@ from zoneinfo import ZoneInfo
 from flask import abort, current_app, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from lms.core.blueprints import tool_blueprint
+from lms.core.blueprints import moved_blueprint, tool_blueprint
 from lms.core.paging import page_number
 from lms.core.security import role_required
 from lms.grades import services
 from lms.grades.queries import STATES, delivery_overview, outbox_row_in_course
 from lti.roles import Role
 
-bp = tool_blueprint("grades", __name__, "/noten")
+bp = tool_blueprint("grades", __name__, "/grades")
+# the German URLs of the first release keep working (bookmarks, links in LMS texts)
+legacy = moved_blueprint(
+    "grades_legacy", __name__, "/noten", "/grades", {"erneut": "resend", "fehlgeschlagene-erneut": "resend-failed"}
+)
 
 
 def _local_time(when: dt.datetime | None) -> str:
@@ -57,7 +61,7 @@ def status() -> str:
     )
 
 
-@bp.post("/<int:outbox_id>/erneut")
+@bp.post("/<int:outbox_id>/resend")
 @role_required(Role.TRAINER)
 def resend(outbox_id: int) -> Response:
     if g.launch.course_id is None:
@@ -69,7 +73,7 @@ def resend(outbox_id: int) -> Response:
     return redirect(url_for("grades.status", done="one", **_list_args()), code=303)
 
 
-@bp.post("/fehlgeschlagene-erneut")
+@bp.post("/resend-failed")
 @role_required(Role.TRAINER)
 def resend_failed() -> Response:
     if g.launch.course_id is None:

@@ -8,7 +8,7 @@ from flask import Flask
 
 from lms.core.signals import launch_recorded
 from lms.rosters import jobs, models, services  # noqa: F401 - jobs and tables register themselves
-from lms.rosters.views import bp
+from lms.rosters.views import bp, legacy
 
 _wired = {"done": False}
 
@@ -19,6 +19,7 @@ def on_launch(sender: Any, *, launch: Any, record: Any, platform: Any, launch_se
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
+    app.register_blueprint(legacy)
     if not _wired["done"]:
         _wired["done"] = True
         launch_recorded.connect(on_launch, weak=False)

@@ -10,14 +10,16 @@ from zoneinfo import ZoneInfo
 from flask import current_app, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from lms.core.blueprints import tool_blueprint
+from lms.core.blueprints import moved_blueprint, tool_blueprint
 from lms.core.paging import Page, page_number
 from lms.core.security import role_required
 from lms.rosters import queries, services
 from lms.rosters.models import RosterSource
 from lti.roles import Role
 
-bp = tool_blueprint("rosters", __name__, "/teilnehmende")
+bp = tool_blueprint("rosters", __name__, "/roster")
+# the German URLs of the first release keep working (bookmarks, links in LMS texts)
+legacy = moved_blueprint("rosters_legacy", __name__, "/teilnehmende", "/roster", {"abgleichen": "sync"})
 
 
 def _local_time(when: object) -> str:
@@ -48,7 +50,7 @@ def index() -> str:
     )
 
 
-@bp.post("/abgleichen")
+@bp.post("/sync")
 @role_required(Role.TRAINER)
 def sync() -> Response:
     course_id = g.launch.course_id

@@ -26,7 +26,7 @@ def test_grades_and_roster_pages_have_no_axe_violations(grades: Grades, browser:
         sync_course(db.session.execute(db.select(Course.id)).scalar_one())
     context = browser.new_context(viewport={"width": 320, "height": 640})
     page = context.new_page()
-    for path in ("noten/", "teilnehmende/"):
+    for path in ("grades/", "roster/"):
         page.goto(landing.url + path)
         assert axe_violations(page) == [], path
     context.close()

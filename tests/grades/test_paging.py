@@ -109,7 +109,7 @@ def test_summary_first_then_rows_a_page_at_a_time(grades: Grades) -> None:
     landing = grades.lti.launch("trainer")
     seed(grades, 120)
 
-    first = _get(landing.url + "noten/")
+    first = _get(landing.url + "grades/")
     summary = _summary(first.text)
     assert "120 Einträge" in summary
     for label in ("Übertragen 30", "Wartet auf Übertragung 30", "Fehlgeschlagen 30", "Noch nichts zu übertragen 30"):
@@ -118,31 +118,31 @@ def test_summary_first_then_rows_a_page_at_a_time(grades: Grades) -> None:
     assert _names(first.text) == [f"{n:04d}" for n in range(50)]
     assert "Seite 1 von 3" in page_text(first.text)
 
-    third = _get(landing.url + "noten/?page=3")
+    third = _get(landing.url + "grades/?page=3")
     assert _names(third.text) == [f"{n:04d}" for n in range(100, 120)]
     assert "Seite 3 von 3" in page_text(third.text)
     assert "120 Einträge" in _summary(third.text)  # the summary counts every row, not the page's
     assert len(first.text) < 60_000 and len(third.text) < 60_000
 
     # past the end: the last page
-    assert _names(_get(landing.url + "noten/?page=7").text) == [f"{n:04d}" for n in range(100, 120)]
+    assert _names(_get(landing.url + "grades/?page=7").text) == [f"{n:04d}" for n in range(100, 120)]
 
 
 def test_filter_by_state_and_resend_keeps_the_place(grades: Grades) -> None:
     landing = grades.lti.launch("trainer")
     seed(grades, 120)
 
-    failed = _get(landing.url + "noten/?status=failed")
+    failed = _get(landing.url + "grades/?status=failed")
     assert _names(failed.text) == [f"{n:04d}" for n in range(120) if n % 4 == 2]
     text = page_text(failed.text)
     assert "Du siehst nur die Einträge mit dem Status „Fehlgeschlagen“ (30)" in text
     assert "Alle Einträge anzeigen" in text and "Seite 1 von" not in text  # 30 rows: one page
-    assert _names(_get(landing.url + "noten/?status=nothing").text) == [f"{n:04d}" for n in range(120) if n % 4 == 3]
-    assert _names(_get(landing.url + "noten/?status=bogus").text) == [f"{n:04d}" for n in range(50)]
+    assert _names(_get(landing.url + "grades/?status=nothing").text) == [f"{n:04d}" for n in range(120) if n % 4 == 3]
+    assert _names(_get(landing.url + "grades/?status=bogus").text) == [f"{n:04d}" for n in range(50)]
 
     # resend one failed row from page 3 of the full list: back on page 3, the row is pending again
-    third = _get(landing.url + "noten/?page=3")
-    actions = re.findall(r'<form method="post" action="([^"]+/erneut\?page=3)"', third.text)
+    third = _get(landing.url + "grades/?page=3")
+    actions = re.findall(r'<form method="post" action="([^"]+/resend\?page=3)"', third.text)
     assert len(actions) == 15  # rows 100..119 with an outbox row
     action = actions[0].replace("&amp;", "&")
     resp = requests.post(grades.lti.tool.url + action, data={"csrf_token": csrf(third.text)}, timeout=10)
@@ -161,14 +161,14 @@ def test_filter_by_state_and_resend_keeps_the_place(grades: Grades) -> None:
             .values(status=FAILED, attempts=5, last_error_code="unavailable")
         )
         db.session.commit()
-    all_failed = _get(landing.url + "noten/?status=failed&page=2")
+    all_failed = _get(landing.url + "grades/?status=failed&page=2")
     assert "Seite 2 von 2" in page_text(all_failed.text)
     prev = re.search(r'<a rel="prev" href="([^"]+)"', all_failed.text)
     assert prev is not None and "status=failed" in prev.group(1) and "page=1" in prev.group(1)
 
     # resend all failed: every failed row of the course is queued again
     resp = requests.post(
-        landing.url + "noten/fehlgeschlagene-erneut", data={"csrf_token": csrf(third.text)}, timeout=10
+        landing.url + "grades/resend-failed", data={"csrf_token": csrf(third.text)}, timeout=10
     )
     assert resp.status_code == 200
     assert "Fehlgeschlagen" not in _summary(resp.text)
@@ -183,10 +183,10 @@ def _count(grades: Grades, url: str) -> int:
 def test_statements_do_not_grow_with_the_rows(grades: Grades) -> None:
     landing = grades.lti.launch("trainer")
     seed(grades, 30)
-    small = [_count(grades, landing.url + "noten/"), _count(grades, landing.url + "noten/?status=failed")]
+    small = [_count(grades, landing.url + "grades/"), _count(grades, landing.url + "grades/?status=failed")]
     unseed(grades)
     seed(grades, 120)
-    large = [_count(grades, landing.url + "noten/?page=3"), _count(grades, landing.url + "noten/?status=failed")]
+    large = [_count(grades, landing.url + "grades/?page=3"), _count(grades, landing.url + "grades/?status=failed")]
     assert small == large, (small, large)
     assert max(large) <= 12, large
 
@@ -197,7 +197,7 @@ def test_paged_and_filtered_pages_have_no_axe_violations_at_320px(grades: Grades
     seed(grades, 120)
     context = browser.new_context(viewport={"width": 320, "height": 640})
     page = context.new_page()
-    for path in ("noten/?page=2", "noten/?status=failed", "noten/?status=sending"):
+    for path in ("grades/?page=2", "grades/?status=failed", "grades/?status=sending"):
         page.goto(landing.url + path)
         assert axe_violations(page) == [], path
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), path

@@ -87,7 +87,7 @@ def test_members_and_not_started_are_paged(rosters: Rosters) -> None:
     landing = rosters.lti.launch("trainer")
     seed(rosters, 120)
 
-    first = _get(landing.url + "teilnehmende/")
+    first = _get(landing.url + "roster/")
     members = _names(first.text, "members-title")
     assert members == [f"{n:04d}" for n in range(50)]
     text = page_text(first.text)
@@ -97,7 +97,7 @@ def test_members_and_not_started_are_paged(rosters: Rosters) -> None:
     assert not_started == [f"{n:04d}" for n in range(60) if n % 6][:50]
     assert "Nächste Seite" in text and "Vorherige Seite" not in text
 
-    third = _get(landing.url + "teilnehmende/?page=3&not_started_page=2")
+    third = _get(landing.url + "roster/?page=3&not_started_page=2")
     assert _names(third.text, "members-title") == [f"{n:04d}" for n in range(100, 120)]
     assert _names(third.text, "not-started-title") == [f"{n:04d}" for n in range(120) if n % 6][50:]
     text = page_text(third.text)
@@ -110,7 +110,7 @@ def test_members_and_not_started_are_paged(rosters: Rosters) -> None:
     assert any("page=2" in h and "not_started_page=2" in h for h in hrefs)
     assert any("page=3" in h and "not_started_page=1" in h for h in hrefs)
 
-    past_the_end = _get(landing.url + "teilnehmende/?page=99&not_started_page=x")
+    past_the_end = _get(landing.url + "roster/?page=99&not_started_page=x")
     assert "Seite 3 von 3" in page_text(past_the_end.text)
     assert "Seite 1 von 2" in page_text(past_the_end.text)
 
@@ -124,7 +124,7 @@ def _count(rosters: Rosters, url: str) -> int:
 def test_statements_do_not_grow_with_the_roster(rosters: Rosters) -> None:
     landing = rosters.lti.launch("trainer")
     seed(rosters, 30)
-    small = _count(rosters, landing.url + "teilnehmende/")
+    small = _count(rosters, landing.url + "roster/")
     with rosters.app.app_context():
         course_id = db.session.execute(select(Course.id)).scalar_one()
         db.session.execute(db.delete(ItemProgress))
@@ -135,7 +135,7 @@ def test_statements_do_not_grow_with_the_roster(rosters: Rosters) -> None:
         db.session.execute(db.delete(RosterMember).where(RosterMember.course_id == course_id))
         db.session.commit()
     seed(rosters, 120)
-    large = _count(rosters, landing.url + "teilnehmende/?page=3")
+    large = _count(rosters, landing.url + "roster/?page=3")
     assert small == large, (small, large)
     assert large <= 12, large
 
@@ -146,7 +146,7 @@ def test_paged_roster_has_no_axe_violations_at_320px(rosters: Rosters, browser: 
     seed(rosters, 120)
     context = browser.new_context(viewport={"width": 320, "height": 640})
     page = context.new_page()
-    page.goto(landing.url + "teilnehmende/?page=2")
+    page.goto(landing.url + "roster/?page=2")
     assert axe_violations(page) == []
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
     context.close()

@@ -84,11 +84,11 @@ def test_enrolled_but_not_started(rosters: Rosters) -> None:
 def test_trainer_syncs_on_demand_and_sees_the_list(rosters: Rosters) -> None:
     landing = rosters.lti.launch("trainer")
     assert "Teilnehmende" in page_text(landing.text)
-    page = requests.get(landing.url + "teilnehmende/", timeout=10)
+    page = requests.get(landing.url + "roster/", timeout=10)
     assert page.status_code == 200
     assert "Jetzt mit der Lernplattform abgleichen" in page.text
     action, fields = form_fields(page.text)
-    assert action.endswith("/teilnehmende/abgleichen")
+    assert action.endswith("/roster/sync")
     done = requests.post(rosters.lti.tool.url + action if action.startswith("/") else action, data=fields, timeout=10)
     assert done.status_code == 200
     text = page_text(done.text)
@@ -100,7 +100,7 @@ def test_trainer_syncs_on_demand_and_sees_the_list(rosters: Rosters) -> None:
 
 def test_volunteers_cannot_see_the_roster(rosters: Rosters) -> None:
     landing = rosters.lti.launch("volunteer")
-    assert requests.get(landing.url + "teilnehmende/", timeout=10).status_code == 403
+    assert requests.get(landing.url + "roster/", timeout=10).status_code == 403
 
 
 def test_periodic_job_syncs_known_courses_and_records_errors(rosters: Rosters) -> None:
@@ -122,5 +122,5 @@ def test_without_nrps_claim_there_is_no_roster(rosters: Rosters) -> None:
     rosters.services.nrps_enabled = False
     landing = rosters.lti.launch("trainer")
     assert rosters.sync() is None
-    page = requests.get(landing.url + "teilnehmende/", timeout=10)
+    page = requests.get(landing.url + "roster/", timeout=10)
     assert "noch keine Teilnehmendenliste" in page_text(page.text)
