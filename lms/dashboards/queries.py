@@ -73,7 +73,7 @@ def _served_items(course: Course) -> list[str]:
     return [item.id for module in course.modules for item in module.items]
 
 
-def module_rows(course: Course) -> Select[Any]:
+def module_rows(course: Course) -> Select:
     """Per (person, served module): items done, items touched, self-check passed, a hand-in waiting for review,
     and the module's completion in percent. One grouped subquery every report builds on."""
     totals = {m.id: len(m.items) for m in course.modules}
@@ -106,7 +106,7 @@ def module_rows(course: Course) -> Select[Any]:
     )
 
 
-def _complete_modules(course: Course, module_ids: Sequence[str]) -> Select[Any]:
+def _complete_modules(course: Course, module_ids: Sequence[str]) -> Select:
     """user_id, number of these modules complete."""
     rows = module_rows(course).subquery()
     totals = {m.id: len(m.items) for m in course.modules}
@@ -118,7 +118,7 @@ def _complete_modules(course: Course, module_ids: Sequence[str]) -> Select[Any]:
     return select(rows.c.user_id, func.count().label("n")).where(complete).group_by(rows.c.user_id)
 
 
-def attended_counts() -> Select[Any]:
+def attended_counts() -> Select:
     """user_id, number of (not cancelled) tutorials attended, corrections included."""
     effective = func.coalesce(Attendance.attended_override, Attendance.attended)
     return (
@@ -140,7 +140,7 @@ def tier_reached_clause(course: Course, tier: Qualification) -> ColumnElement[bo
     if not modules:
         return literal(False)
     complete = _complete_modules(course, modules).subquery()
-    clause = User.id.in_(select(complete.c.user_id).where(complete.c.n >= len(modules)))
+    clause: ColumnElement[bool] = User.id.in_(select(complete.c.user_id).where(complete.c.n >= len(modules)))
     if tier.live_tutorials:
         attended = attended_counts().subquery()
         clause = clause & User.id.in_(select(attended.c.user_id).where(attended.c.n >= tier.live_tutorials))
@@ -209,7 +209,7 @@ class Filters:
         return {k: str(v) for k, v in values.items() if v not in (None, "")}
 
 
-def volunteers_query(scope: Scope, course: Course, filters: Filters, now: dt.datetime | None = None) -> Select[Any]:
+def volunteers_query(scope: Scope, course: Course, filters: Filters, now: dt.datetime | None = None) -> Select:
     """The volunteers the filters select, in the scope (the statement; callers add columns, paging, counting)."""
     now = now or utcnow()
     scope = scope.narrowed_to(filters.chamber_id)
@@ -291,14 +291,15 @@ def matrix(scope: Scope, course: Course, filters: Filters) -> Matrix:
     name_key = func.lower(func.coalesce(User.family_name, User.name, User.given_name, ""))
     overall = _progress_sort(course)
     progress = func.coalesce(overall.c.overall, 0)
-    order = {
+    orders: dict[str, list[Any]] = {
         "name": [name_key.asc(), User.id.asc()],
         "-name": [name_key.desc(), User.id.desc()],
         "activity": [User.last_launch_at.desc().nulls_last(), User.id.asc()],
         "-activity": [User.last_launch_at.asc().nulls_first(), User.id.asc()],
         "progress": [progress.desc(), name_key.asc(), User.id.asc()],
         "-progress": [progress.asc(), name_key.asc(), User.id.asc()],
-    }.get(filters.sort, [name_key.asc(), User.id.asc()])
+    }
+    order = orders.get(filters.sort, orders["name"])
     people = db.session.execute(
         select(User, Chamber.name, progress.label("overall"))
         .join(Chamber, Chamber.id == User.chamber_id)

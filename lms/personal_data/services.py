@@ -21,6 +21,7 @@ from sqlalchemy import Table, and_, delete, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from lms.audit.services import redact_subject
+from lms.certificates.services import forget_person as forget_awards
 from lms.core.errors import Invalid, NotFound
 from lms.core.extensions import db
 from lms.platforms.models import Chamber
@@ -120,6 +121,11 @@ class Deleted:
         return [f"{table}: {n}" for table, n in sorted(self.counts.items()) if n]
 
 
+def _rowcount(result: Any) -> int:
+    """Rows an UPDATE or DELETE touched (a CursorResult's count; typed loosely by SQLAlchemy)."""
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 def _delete_where(table: Table, where: ColumnElement[bool], counts: dict[str, int]) -> None:
     """Delete rows and, first, what hangs on them (children by foreign key), depth first."""
     pk = list(table.primary_key.columns)
@@ -132,15 +138,17 @@ def _delete_where(table: Table, where: ColumnElement[bool], counts: dict[str, in
         else:
             _delete_where(child, column.in_(parents), counts)
             continue
-        counts[f"{child.name} (unlinked)"] = counts.get(f"{child.name} (unlinked)", 0) + int(result.rowcount or 0)
+        counts[f"{child.name} (unlinked)"] = counts.get(f"{child.name} (unlinked)", 0) + _rowcount(result)
     result = db.session.execute(delete(table).where(where))
-    counts[table.name] = counts.get(table.name, 0) + int(result.rowcount or 0)
+    counts[table.name] = counts.get(table.name, 0) + _rowcount(result)
 
 
 def delete_person(user: User) -> Deleted:
     """Delete the person everywhere (in the caller's transaction). Afterwards no table holds their id, LMS id,
     name or e-mail; the audit log keeps that something happened, without them."""
     counts: dict[str, int] = {"audit_entry (redacted)": redact_subject(user.id)}
+    # certificates stay verifiable as revoked, without the name and the salt (lms.certificates)
+    counts["award (revoked, name removed)"] = forget_awards(user.id)
     _delete_where(db.metadata.tables["roster_member"], _roster_rows_clause(user), counts)
     user_id = user.id
     for table, column, ondelete in _references_to(USER_TABLE):
@@ -149,7 +157,7 @@ def delete_person(user: User) -> Deleted:
             continue
         if ondelete == "SET NULL" and key not in OWNED_ALTHOUGH_SET_NULL:
             result = db.session.execute(update(table).where(column == user_id).values({column.name: None}))
-            counts[f"{table.name} (unlinked)"] = counts.get(f"{table.name} (unlinked)", 0) + int(result.rowcount or 0)
+            counts[f"{table.name} (unlinked)"] = counts.get(f"{table.name} (unlinked)", 0) + _rowcount(result)
         else:
             _delete_where(table, column == user_id, counts)
     db.session.expunge(user)
