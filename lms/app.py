@@ -99,6 +99,7 @@ def _register_domains(app: Flask) -> None:
     in pyproject.toml enforces it). Each ``setup.init_app`` registers its tables, jobs, pages and signal
     receivers; needs that point upwards go through :mod:`lms.core.signals`."""
     from lms.audit import setup as audit
+    from lms.certificates import setup as certificates
     from lms.courses import setup as courses
     from lms.dashboards import setup as dashboards
     from lms.deep_linking import setup as deep_linking
@@ -126,6 +127,7 @@ def _register_domains(app: Flask) -> None:
         grades,
         rosters,
         live_sessions,
+        certificates,
         deep_linking,
         dashboards,
         personal_data,
