@@ -18,6 +18,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import and_, func, or_, select, update
 
+from lms.certificates import queries as certificate_queries
 from lms.core.db import clip, dialect_insert, get_or_create, utcnow
 from lms.core.extensions import db
 from lms.core.state import get_state_store
@@ -71,11 +72,19 @@ def progress_by_module(user_id: int) -> dict[str, ModuleState]:
 class CurrentScore:
     percent: int
     pending_review: bool
+    completed: bool | None = None  # None: completed at 100 %; the course-wide link: the highest tier reached
+
+
+def highest_tier_reached(user_id: int) -> bool:
+    """Whether the volunteer holds the course's highest qualification tier (lms.certificates: an award, which
+    later content changes do not take away)."""
+    return certificate_queries.holds_highest_tier(user_id)
 
 
 def current_score(user_id: int, link: GradeLink) -> CurrentScore:
     """The volunteer's score on what the link shows: a module's completion, or the course's overall progress
-    (:func:`lms.progress.queries.overall_percent`, the same number the volunteer sees)."""
+    (:func:`lms.progress.queries.overall_percent`, the same number the volunteer sees) together with the tier
+    state: the course-wide link ("Alle Module") is completed when the highest tier is reached."""
     states = progress_by_module(user_id)
     if link.item_kind == ITEM_MODULE and link.module_id:
         state = states.get(link.module_id, ModuleState(0, False))
@@ -83,6 +92,7 @@ def current_score(user_id: int, link: GradeLink) -> CurrentScore:
     return CurrentScore(
         progress_queries.overall_percent(s.percent for s in states.values()),
         any(s.awaiting_review for s in states.values()),
+        highest_tier_reached(user_id) if current_course().qualifications else None,
     )
 
 
@@ -184,8 +194,9 @@ def queue_score(
     ``only_if_news`` (launches) also skips a first score of 0 %.
     """
     now = utcnow()
-    grading = "Pending" if score.pending_review else "FullyGraded"
-    activity = "Completed" if score.percent >= 100 else "InProgress"
+    completed = score.percent >= 100 if score.completed is None else score.completed
+    grading = "Pending" if score.pending_review and not completed else "FullyGraded"
+    activity = "Completed" if completed else "InProgress"
     values = {
         "platform_user_id": member.platform_user_id,
         "score_given": float(score.percent),

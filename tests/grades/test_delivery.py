@@ -47,7 +47,9 @@ def test_score_flows_from_a_progress_change_to_the_gradebook(grades: Grades) -> 
     grades.change(lena, M2, 100)
     grades.deliver()
     grade = grades.services.grade("demo-lena")
-    assert grade is not None and grade.score_given == 100.0 and grade.activity_progress == "Completed"
+    # every module done, but the course-wide link is completed only with the highest tier, which also needs live
+    # tutorials (tests/certificates/test_gradebook.py)
+    assert grade is not None and grade.score_given == 100.0 and grade.activity_progress == "InProgress"
 
 
 def test_module_link_reports_that_module_and_ignores_others(grades: Grades) -> None:
