@@ -80,6 +80,8 @@ def load_config(instance_path: str, overrides: Mapping[str, Any] | None, env: Ma
         "SMTP_FROM": env.get("MEDIENWERK_SMTP_FROM") or "medienwerk <noreply@localhost>",
         "SMTP_STARTTLS": _bool(env, "MEDIENWERK_SMTP_STARTTLS", True),
         "SMTP_TIMEOUT": 10,
+        # a roster larger than this is refused (an LMS sending a runaway list must not fill the database)
+        "ROSTER_MAX_MEMBERS": _int(env, "MEDIENWERK_ROSTER_MAX_MEMBERS", 20_000),
         # store instead of send: the demo shows them at /demo-mail/, the tests read the outbox
         "MAIL_STORE_ONLY": demo or testing,
         "MAIL_MAX_ATTEMPTS": 5,

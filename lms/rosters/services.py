@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask import current_app
 from sqlalchemy import select
 
 from lms.core.db import clip, fits, get_or_create, utcnow
@@ -77,18 +78,14 @@ def apply_roster(source: RosterSource, roster: Roster) -> SyncResult:
         m.platform_user_id: m
         for m in db.session.execute(select(RosterMember).where(RosterMember.course_id == course.id)).scalars()
     }
-    subs = [m.user_id for m in roster.members]
-    users = (
-        {
-            u.sub: u.id
-            for u in db.session.execute(
-                select(User).where(
-                    User.chamber_id == course.chamber_id, User.issuer == course.issuer, User.sub.in_(subs)
-                )
-            ).scalars()
-        }
-        if subs
-        else {}
+    if len(roster.members) > current_app.config["ROSTER_MAX_MEMBERS"]:
+        raise RosterError("too_large", f"{len(roster.members)} members, more than ROSTER_MAX_MEMBERS")
+    # the people of this LMS in the chamber, by LMS id: one statement whatever the roster's size (an IN list of
+    # every member's id would hit the database's parameter limit for very large courses)
+    users = dict(
+        db.session.execute(
+            select(User.sub, User.id).where(User.chamber_id == course.chamber_id, User.issuer == course.issuer)
+        ).all()
     )
     added = updated = changed = removed = 0
     for member in roster.members:
@@ -144,8 +141,10 @@ def sync_roster(course_id: int) -> SyncResult:
     if source is None:
         raise RosterError("no_nrps", "no launch from this course carried a Names and Roles service")
     try:
-        roster = fetch_roster(source)
+        return apply_roster(source, fetch_roster(source))
     except RosterError as exc:
+        db.session.rollback()  # nothing half-stored; the error is recorded on its own
+        source = source_for(course_id)
+        assert source is not None
         record_sync_error(source, exc)
         raise
-    return apply_roster(source, roster)

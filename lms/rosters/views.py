@@ -53,13 +53,11 @@ def index() -> str:
 @bp.post("/sync")
 @role_required(Role.TRAINER)
 def sync() -> Response:
+    """Start a sync in the background (a large roster takes the platform a while): the page says so."""
     course_id = g.launch.course_id
-    done = "ok"
-    if course_id is None:
-        done = "no_nrps"
-    else:
-        try:
-            services.sync_roster(course_id)
-        except services.RosterError as exc:
-            done = "no_nrps" if exc.code == "no_nrps" else "error"
-    return redirect(url_for("rosters.index", done=done), code=303)
+    if course_id is None or services.source_for(course_id) is None:
+        return redirect(url_for("rosters.index", done="no_nrps"), code=303)
+    from lms.rosters.jobs import sync_roster_job
+
+    sync_roster_job.enqueue_after_commit(course_id)
+    return redirect(url_for("rosters.index", done="queued"), code=303)

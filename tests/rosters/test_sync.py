@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import requests
+from sqlalchemy import select
 
 from lms.core.extensions import db
 from lms.rosters.queries import members_not_started
@@ -89,10 +90,13 @@ def test_trainer_syncs_on_demand_and_sees_the_list(rosters: Rosters) -> None:
     assert "Jetzt mit der Lernplattform abgleichen" in page.text
     action, fields = form_fields(page.text)
     assert action.endswith("/roster/sync")
+    from lms.core.jobs import jobs
+
+    jobs.huey.immediate = True  # the sync runs as a background job: here at once, after the request's commit
     done = requests.post(rosters.lti.tool.url + action if action.startswith("/") else action, data=fields, timeout=10)
     assert done.status_code == 200
-    text = page_text(done.text)
-    assert "abgeglichen" in text
+    assert "läuft im Hintergrund" in page_text(done.text)
+    text = page_text(requests.get(landing.url + "roster/", timeout=10).text)
     assert "Lena Schreiner" in text and "Eingeschrieben, aber noch nicht angefangen" in text
     # CSP: no inline script or style (scripts from lms/static/ are fine)
     assert not re.search(r"<script(?![^>]*\bsrc=)", done.text) and "style=" not in done.text
@@ -124,3 +128,15 @@ def test_without_nrps_claim_there_is_no_roster(rosters: Rosters) -> None:
     assert rosters.sync() is None
     page = requests.get(landing.url + "roster/", timeout=10)
     assert "noch keine Teilnehmendenliste" in page_text(page.text)
+
+
+def test_a_runaway_roster_is_refused(rosters: Rosters) -> None:
+    rosters.lti.app.config["ROSTER_MAX_MEMBERS"] = 1
+    rosters.lti.launch("trainer")
+    assert rosters.sync() is None  # more members than allowed: recorded as an error, nothing stored
+    assert rosters.members() == {}
+    from lms.rosters.models import RosterSource
+
+    with rosters.lti.app.app_context():
+        source = db.session.execute(select(RosterSource)).scalar_one()
+        assert source.last_error_code == "too_large"
