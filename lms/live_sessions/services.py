@@ -14,6 +14,7 @@ import datetime as dt
 import logging
 import secrets
 import threading
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -109,6 +110,11 @@ def _int_field(
     return value
 
 
+def _has_control_characters(text: str) -> bool:
+    """Line breaks (also U+2028/U+2029), tabs and other control characters."""
+    return any(unicodedata.category(ch) in ("Cc", "Zl", "Zp") for ch in text)
+
+
 def _checked(data: Mapping[str, Any], name: str) -> bool:
     return str(data.get(name) or "") in ("1", "on", "true", "yes")
 
@@ -127,6 +133,8 @@ def parse_session_form(
     title = str(data.get("title") or "").strip()
     if not 2 <= len(title) <= 200:
         errors["title"] = _l("Titel: bitte 2 bis 200 Zeichen.")
+    elif _has_control_characters(title):  # the title goes into e-mail subjects: one line, nothing invisible
+        errors["title"] = _l("Titel: bitte in einer Zeile, ohne Zeilenumbrüche, Tabulatoren oder Steuerzeichen.")
     description = str(data.get("description") or "").strip()
     if len(description) > 5000:
         errors["description"] = _l("Beschreibung: höchstens 5000 Zeichen.")

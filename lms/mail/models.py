@@ -8,9 +8,12 @@ from sqlalchemy.orm import Mapped, mapped_column
 from lms.core.db import UTCDateTime, utcnow
 from lms.core.extensions import db
 
-# queued: waits for the sender job; sent; stored: kept instead of sent (demo, tests);
-# failed: gave up after MAIL_MAX_ATTEMPTS; disabled: no SMTP server configured
-MAIL_STATES = ("queued", "sent", "stored", "failed", "disabled")
+# queued: waits for the sender job; sending: claimed by a run of the job (stays so if the run died while
+# sending: never sent twice); sent; stored: kept instead of sent (demo, tests); failed: cannot be built (a
+# line break in a header, a bad address: ``last_error`` says why) or gave up after MAIL_MAX_ATTEMPTS;
+# disabled: no SMTP server configured
+QUEUED, SENDING, SENT, FAILED = "queued", "sending", "sent", "failed"
+MAIL_STATES = (QUEUED, SENDING, SENT, "stored", FAILED, "disabled")
 
 
 class OutboxMail(db.Model):  # type: ignore[name-defined]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -26,6 +27,24 @@ class LaunchRecord:
     role: Role
 
 
+# characters that never belong in a bare address (addr-spec): separators of lists, display names, quoting
+_NOT_IN_ADDRESS = frozenset(',;:<>()[]"\\')
+
+
+def plausible_email(value: str | None) -> bool:
+    """Whether an address from outside (an LMS claim) is one plausible bare address that fits its column and
+    can go into a mail header: ``local@domain``, a single ``@``, no white space, control characters, list
+    separators or quoting. Not a full RFC 5322 check: anything odd is not stored, so it is never mailed."""
+    if not value or not fits(value, User.email):
+        return False
+    if any(ch.isspace() or ch in _NOT_IN_ADDRESS or unicodedata.category(ch)[0] in "CZ" for ch in value):
+        return False
+    local, at, domain = value.partition("@")
+    if not at or not local or "@" in domain:
+        return False
+    return all(domain.split("."))  # a domain, without empty labels ("a@", "a@.b", "a@b..c", "a@b.")
+
+
 def effective_role(user: User, launch_role: Role) -> Role:
     """The highest of the platform's role and a coordinator grant."""
     return max(launch_role, Role.COORDINATOR if user.is_coordinator else Role.VOLUNTEER)
@@ -44,7 +63,7 @@ def record_launch(launch: Launch, platform: Platform) -> LaunchRecord:
     user.name = clip(launch.user.name, User.name)
     user.given_name = clip(launch.user.given_name, User.given_name)
     user.family_name = clip(launch.user.family_name, User.family_name)
-    user.email = launch.user.email if fits(launch.user.email, User.email) else None
+    user.email = launch.user.email if plausible_email(launch.user.email) else None
     user.locale = clip(launch.locale, User.locale)
     user.last_launch_at = now
     role = effective_role(user, launch.role)

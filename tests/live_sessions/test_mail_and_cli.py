@@ -6,6 +6,7 @@ import datetime as dt
 
 from sqlalchemy import select
 
+from lms.core.db import utcnow
 from lms.core.extensions import db
 from tests.live_sessions.conftest import BBB_SECRET, LiveEnv
 
@@ -53,8 +54,9 @@ def test_demo_mail_page_only_in_demo(live: LiveEnv) -> None:
 def test_smtp_delivery_of_queued_mail(live: LiveEnv, monkeypatch) -> None:
     import smtplib
 
+    from lms.mail.jobs import deliver_queued
     from lms.mail.models import OutboxMail
-    from lms.mail.services import deliver_queued, queue_mail
+    from lms.mail.services import queue_mail
     from lms.users.models import User
 
     sent: list[object] = []
@@ -104,6 +106,24 @@ def test_smtp_delivery_of_queued_mail(live: LiveEnv, monkeypatch) -> None:
         assert db.session.execute(select(OutboxMail.status)).scalar_one() == "sent"
     assert sent[0] == "tls" and sent[1] == ("login", "u")
     assert sent[2]["To"] == "person1@example.org" and sent[2]["Subject"] == "Test"
+
+
+def test_a_title_with_a_line_break_is_refused_with_a_readable_error(live: LiveEnv) -> None:
+    """Titles go into e-mail subjects: a line break (only a crafted request can send one) is a form error."""
+    import re
+
+    from lms.live_sessions.timeutil import utc_to_local
+
+    trainer = live.person("trainer")
+    start = utc_to_local(utcnow() + dt.timedelta(days=1), "Europe/Berlin")
+    fields = {"date": start.date().isoformat(), "time": f"{start:%H:%M}", "tz": "Europe/Berlin", "duration": "60"}
+    for title in ("Phishing\r\nBcc: alle@example.org", "Phishing\tlive", "Phishing\u2028live", "Phi\x00shing"):
+        resp = trainer.post("/new", {**fields, "title": title, "audience": "course"}, allow_redirects=False)
+        assert resp.status_code == 422, resp.status_code
+        text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", resp.text))
+        assert "ohne Zeilenumbrüche, Tabulatoren oder Steuerzeichen" in text
+    assert live.mails() == [] and "Phishing" not in trainer.get("/").text
+    assert live.schedule(trainer, title="Phishing – live") > 0  # a normal title still works
 
 
 def test_landing_page_cards(live: LiveEnv) -> None:
