@@ -65,7 +65,9 @@ def test_coordinators_list_revoke_and_reissue_within_their_chamber(certs: Certs)
     assert post_form(coordinator, f"dashboard/awards/{other}/reissue").status_code == 404
 
     detail = coordinator.get(f"dashboard/awards/{award.id}")
-    assert detail.status_code == 200 and "Neu ausstellen" in detail.text and "Zertifikat widerrufen" in detail.text
+    assert (
+        detail.status_code == 200 and "Neu ausstellen" in detail.text and "Zertifikat jetzt widerrufen" in detail.text
+    )
 
     empty = post_form(coordinator, f"dashboard/awards/{award.id}/revoke", reason="  ")
     assert empty.status_code == 422 and "Bitte gib einen Grund" in empty.text
@@ -109,7 +111,7 @@ def test_trainers_read_and_volunteers_are_refused(certs: Certs) -> None:
     trainer = certs.launch("trainer")
     page = trainer.get("dashboard/awards/")
     assert page.status_code == 200 and "Lena Schreiner" in page.text
-    assert "Zertifikat widerrufen" not in trainer.get(f"dashboard/awards/{award.id}").text
+    assert "Zertifikat jetzt widerrufen" not in trainer.get(f"dashboard/awards/{award.id}").text
     assert post_form(trainer, f"dashboard/awards/{award.id}/revoke", reason="nein").status_code == 403
 
 

@@ -46,7 +46,7 @@ def test_certificate_pages_have_no_axe_violations(certs: Certs, browser: Any, wi
     # a revoked certificate's pages
     page.goto(coordinator.url(f"dashboard/awards/{award.id}"))
     page.fill("#revoke-reason", "Test")
-    page.click("text=Zertifikat widerrufen")
+    page.click("text=Zertifikat jetzt widerrufen")
     page.locator("[role=status]").wait_for()
     assert axe_violations(page) == [], ("award-revoked", width)
     _check(page, f"{certs.lti.tool.url}/verify/{award.id}", "verify-revoked", width)
