@@ -248,12 +248,12 @@ def keys() -> None:
 @with_appcontext
 def keys_list() -> None:
     """All keys: the active one signs, rotated ones stay published until retired."""
-    from lms.platforms.services import all_keys, ensure_active_key
+    from lms.platforms.services import all_keys, ensure_active_key, key_storage
 
     run_operation(ensure_active_key)
     for k in all_keys():
         state = "active" if k.active else ("retired" if k.retired_at else "published")
-        click.echo(f"{k.kid}  {state:9}  created {k.created_at:%Y-%m-%d %H:%M} UTC")
+        click.echo(f"{k.kid}  {state:9}  created {k.created_at:%Y-%m-%d %H:%M} UTC  {key_storage(k)}")
 
 
 @keys.command("rotate")
@@ -275,6 +275,27 @@ def keys_retire(kid: str) -> None:
 
     key = run_operation(lambda: retire_key(kid))
     click.echo(f"Retired key {key.kid}.")
+
+
+@keys.command("encrypt")
+@with_appcontext
+def keys_encrypt() -> None:
+    """Encrypt every stored private key with the first key of MEDIENWERK_KEY_ENCRYPTION_KEY (run after setting or
+    rotating it)."""
+    from lms.platforms.services import encrypt_keys
+
+    changed = run_operation(encrypt_keys)
+    click.echo(f"{changed} private key(s) encrypted with the current key-encryption key.")
+
+
+@keys.command("decrypt")
+@with_appcontext
+def keys_decrypt() -> None:
+    """Store every private key as plain PEM again (before removing MEDIENWERK_KEY_ENCRYPTION_KEY)."""
+    from lms.platforms.services import decrypt_keys
+
+    changed = run_operation(decrypt_keys)
+    click.echo(f"{changed} private key(s) stored unencrypted.")
 
 
 @click.command("worker")

@@ -17,6 +17,24 @@ class ConfigError(RuntimeError):
 
 
 CHECKSUMS = ("sha1", "sha256", "sha384", "sha512")
+# what the privacy notice and the accessibility statement name as contact when the operator sets none
+DEFAULT_CONTACT = "die Koordination deiner Kammer"
+
+
+def fernet_keys(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """One or more comma-separated Fernet keys (cryptography.fernet): the first encrypts, all decrypt."""
+    from cryptography.fernet import Fernet
+
+    keys = tuple(k.strip() for k in (env.get(name) or "").split(",") if k.strip())
+    for number, key in enumerate(keys, start=1):
+        try:
+            Fernet(key)
+        except ValueError:
+            raise ConfigError(
+                f"{name}: key number {number} is not a Fernet key (32 url-safe base64-encoded bytes). Make one with "
+                "`python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`."
+            ) from None
+    return keys
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -58,6 +76,11 @@ def load_config(instance_path: str, overrides: Mapping[str, Any] | None, env: Ma
         "DEMO": demo,
         "TESTING": testing,
         "SECRET_KEY": env.get("MEDIENWERK_SECRET_KEY") or None,
+        # encrypts the tool's private keys in the database (lms/platforms/keycrypt.py); unset: stored as PEM
+        "KEY_ENCRYPTION_KEYS": fernet_keys(env, "MEDIENWERK_KEY_ENCRYPTION_KEY"),
+        # contacts named on /privacy and /accessibility (text, e.g. "Datenschutz der HWK Musterstadt, ds@hwk.de")
+        "PRIVACY_CONTACT": (env.get("MEDIENWERK_PRIVACY_CONTACT") or "").strip() or DEFAULT_CONTACT,
+        "ACCESSIBILITY_CONTACT": (env.get("MEDIENWERK_ACCESSIBILITY_CONTACT") or "").strip() or DEFAULT_CONTACT,
         "BASE_URL": (env.get("MEDIENWERK_BASE_URL") or "").rstrip("/") or None,
         "SQLALCHEMY_DATABASE_URI": env.get("MEDIENWERK_SQLALCHEMY_DATABASE_URI")
         or "sqlite:///" + str(Path(instance_path) / ("demo.sqlite" if demo else "medienwerk.sqlite")),

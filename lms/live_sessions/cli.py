@@ -26,12 +26,12 @@ def bbb_check() -> None:
             "MEDIENWERK_BBB_URL is not set: live tutorials are off. Set MEDIENWERK_BBB_URL "
             "(e.g. https://bbb.example.org/bigbluebutton/) and MEDIENWERK_BBB_SECRET (bbb-conf --secret)."
         )
-    click.echo(f"Checking {cfg['BBB_URL']} with checksum {cfg.get('BBB_CHECKSUM', 'sha256')} …")
+    click.echo(f"Checking {cfg['BBB_URL']} with checksum {cfg['BBB_CHECKSUM']} …")
     with BBBClient(
         cfg["BBB_URL"],
         cfg.get("BBB_SECRET") or "",
-        checksum=cfg.get("BBB_CHECKSUM", "sha256"),
-        timeout=float(cfg.get("BBB_TIMEOUT", 5.0)),
+        checksum=cfg["BBB_CHECKSUM"],
+        timeout=float(cfg["BBB_TIMEOUT"]),
     ) as client:
         report = client.check()
     for message in report.messages:

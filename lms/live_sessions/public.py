@@ -7,15 +7,18 @@
 * ``POST /live-callbacks/<token>/analytics`` — JSON with an HS512 ``Authorization: Bearer`` JWT (§5.3).
 * ``GET /live-feed/<token>.ics`` — a person's calendar (a long random token; calendar apps fetch it
   without a launch).
+* ``GET /live-left/<id>/<signature>`` — where BBB sends people who leave the room (its ``logoutURL``, one URL
+  for the whole meeting, so it carries no launch token: it names the tutorial and says how to go on).
 
 Callbacks answer fast (the BBB work runs in jobs) and tolerate duplicates.
 """
 
 from __future__ import annotations
 
+import hmac
 import logging
 
-from flask import Blueprint, Response, abort, current_app, request
+from flask import Blueprint, Response, abort, current_app, render_template, request
 
 from lms.bbb import (
     CallbackAuthError,
@@ -96,4 +99,16 @@ def feed(token: str) -> Response:
     if profile is None:
         abort(404)
     body = ics.feed_calendar(queries.feed_sessions(profile.user_id))
-    return Response(body, mimetype="text/calendar; charset=utf-8", headers={"Cache-Control": "private, max-age=900"})
+    return Response(
+        body, content_type="text/calendar; charset=utf-8", headers={"Cache-Control": "private, max-age=900"}
+    )
+
+
+@bp.route("/live-left/<int:session_id>/<signature>")
+def left(session_id: int, signature: str) -> str:
+    """The page after leaving the room. Without a launch: no names, no links into the course, only the
+    tutorial's title and time (which everyone in the room knew)."""
+    live = queries.session_by_id(session_id)
+    if live is None or not hmac.compare_digest(signature, services.left_signature(live)):
+        abort(404)
+    return render_template("live_sessions/left.html", live=live, recordings_later=live.record)

@@ -60,6 +60,11 @@ class AttendanceRow:
     intervals: list[dict[str, object]]
     corrections: list[AttendanceCorrection]
 
+    @property
+    def moderator(self) -> bool:
+        """In the room as moderator (trainer, co-trainer): listed as moderation, never as absent."""
+        return self.role == "MODERATOR"
+
 
 def _counts():
     return (
@@ -265,6 +270,11 @@ def feed_sessions(user_id: int, now: dt.datetime | None = None) -> list[LiveSess
             .order_by(LiveSession.starts_at)
         ).scalars()
     )
+
+
+def session_by_id(session_id: int) -> LiveSession | None:
+    """A session by its id, without a tenant: only for routes that check a signature of it first."""
+    return db.session.get(LiveSession, session_id)
 
 
 def session_by_callback_token(token: str) -> LiveSession | None:

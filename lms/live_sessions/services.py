@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
+import hmac
 import logging
 import secrets
-import threading
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -467,16 +468,20 @@ def renew_feed_token(user: User) -> LiveProfile:
 
 
 @dataclass(frozen=True)
-class CallbackUrls:
+class MeetingUrls:
+    """The tool's URLs a meeting is created with: BBB's callbacks, and where people land when they leave."""
+
     end: str
     recording_ready: str
     analytics: str
+    logout: str
 
 
-@dataclass(frozen=True)
-class JoinResult:
-    url: str | None  # the BBB join URL (contains a checksum: never log it)
-    waiting: bool  # the volunteer waits for a moderator
+def left_signature(live: LiveSession) -> str:
+    """Signs the "you have left" page's URL (BBB's ``logoutURL``, the same for everyone in the meeting), so it
+    names only real sessions; it grants nothing else."""
+    key = str(current_app.config["SECRET_KEY"]).encode("utf-8")
+    return hmac.new(key, b"live-left:" + live.meeting_id.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
 
 
 def join_window_open(live: LiveSession, now: dt.datetime | None = None) -> bool:
@@ -489,7 +494,7 @@ def _bbb_name(title: str) -> str:
     return name if len(name) >= 2 else f"Tutorial {name}".strip()
 
 
-def create_params(live: LiveSession, chamber_slug: str, callbacks: CallbackUrls) -> dict[str, Any]:
+def create_params(live: LiveSession, chamber_slug: str, urls: MeetingUrls) -> dict[str, Any]:
     """The create parameters: the same every time for the same session (so create stays idempotent)."""
     locks = (live.lock_cam, live.lock_mic, live.lock_private_chat, live.lock_public_chat)
     welcome = live.welcome or ""
@@ -509,9 +514,11 @@ def create_params(live: LiveSession, chamber_slug: str, callbacks: CallbackUrls)
             "medienwerk-chamber": chamber_slug,
             "medienwerk-session": str(live.id),
         },
-        "end_callback_url": callbacks.end,
-        "recording_ready_url": callbacks.recording_ready,
-        "analytics_callback_url": callbacks.analytics,
+        "end_callback_url": urls.end,
+        "recording_ready_url": urls.recording_ready,
+        "analytics_callback_url": urls.analytics,
+        # one URL for everyone in the meeting, so no launch token in it (see lms.live_sessions.public.left)
+        "logout_url": urls.logout,
         "lock_settings_disable_cam": live.lock_cam or None,
         "lock_settings_disable_mic": live.lock_mic or None,
         "lock_settings_disable_private_chat": live.lock_private_chat or None,
@@ -530,33 +537,24 @@ def current_meeting(client: BBBClient, live: LiveSession) -> MeetingInfo | None:
         return None
 
 
-# One lock per session and process, so that on SQLite (no row locks) a process creates the meeting once;
-# on PostgreSQL the row lock in ensure_meeting makes it once across processes.
-_create_locks: dict[int, threading.Lock] = {}
-_create_locks_guard = threading.Lock()
-
-
-def create_lock(session_id: int) -> threading.Lock:
-    with _create_locks_guard:
-        return _create_locks.setdefault(session_id, threading.Lock())
-
-
 def ensure_meeting(
-    client: BBBClient, live: LiveSession, observed_create_time: int | None, chamber_slug: str, callbacks: CallbackUrls
-) -> int:
-    """Create the BBB meeting unless someone else did since we looked (``observed_create_time``).
+    client: BBBClient, live: LiveSession, observed_create_time: int | None, chamber_slug: str, urls: MeetingUrls
+) -> tuple[int, bool]:
+    """Create the BBB meeting unless someone else did since we looked (``observed_create_time``); returns the
+    createTime and whether this call created the meeting.
 
-    Runs under a row lock on the session: of many simultaneous joins, the first creates, the others find
-    its createTime once the lock is theirs. The caller commits right after (that releases the lock)."""
+    Runs under a row lock on the session (PostgreSQL): of simultaneous joins, the first creates, the others find
+    its createTime once the lock is theirs. The caller commits right after (that releases the lock); across
+    workers and on SQLite, :func:`lms.live_sessions.meetings.create_once` lets only one request get here."""
     locked = _lock(live)
     if locked.meeting_create_time is not None and locked.meeting_create_time != observed_create_time:
-        return locked.meeting_create_time
-    created = client.create(live.meeting_id, _bbb_name(live.title), **create_params(locked, chamber_slug, callbacks))
+        return locked.meeting_create_time, False
+    created = client.create(live.meeting_id, _bbb_name(live.title), **create_params(locked, chamber_slug, urls))
     locked.meeting_create_time = created.create_time
     locked.meeting_started_at = utcnow()
     locked.meeting_ended_at = None
     db.session.flush()
-    return created.create_time
+    return created.create_time, True
 
 
 def join_url(
@@ -602,7 +600,7 @@ def _seconds(intervals: list[dict[str, Any]]) -> int:
 def _recompute(row: Attendance, live: LiveSession, seconds: int | None = None) -> None:
     seconds = _seconds(row.intervals) if seconds is None else seconds
     row.minutes = seconds // 60
-    percent = int(current_app.config.get("LIVE_ATTENDED_PERCENT", 75))
+    percent = int(current_app.config["LIVE_ATTENDED_PERCENT"])
     row.attended = row.role != "MODERATOR" and seconds * 100 >= percent * live.duration_minutes * 60
 
 
@@ -750,7 +748,7 @@ def confirm_end(client: BBBClient, live: LiveSession) -> bool:
 
 
 def _retention() -> dt.timedelta:
-    return dt.timedelta(days=int(current_app.config.get("LIVE_RECORDING_RETENTION_DAYS", 90)))
+    return dt.timedelta(days=int(current_app.config["LIVE_RECORDING_RETENTION_DAYS"]))
 
 
 def note_recording(live: LiveSession, record_id: str) -> Recording:
@@ -832,8 +830,30 @@ def purge_expired_recordings(client: BBBClient, now: dt.datetime | None = None) 
 REMINDERS = (("24h", dt.timedelta(hours=24), dt.timedelta(hours=1)), ("1h", dt.timedelta(hours=1), dt.timedelta(0)))
 
 
+def reminder_lead(live: LiveSession, now: dt.datetime) -> str:
+    """When it starts, said as it is at sending time (mails are German): "In 6 Minuten, um 18:00 Uhr, geht es
+    los", "Heute um 18:00 Uhr geht es los", "Morgen um …", "Am Donnerstag, 03.12.2026, um …"."""
+    at = timeutil.live_time(live.starts_at, live.timezone, "de")
+    minutes = round((live.starts_at - now).total_seconds() / 60)
+    if minutes <= 90:
+        if minutes < 1:
+            return f"Gleich, um {at}, geht es los"
+        return f"In {'einer Minute' if minutes == 1 else f'{minutes} Minuten'}, um {at}, geht es los"
+    days = (
+        timeutil.utc_to_local(live.starts_at, live.timezone).date() - timeutil.utc_to_local(now, live.timezone).date()
+    ).days
+    if days == 0:
+        return f"Heute um {at} geht es los"
+    if days == 1:
+        return f"Morgen um {at} geht es los"
+    return f"Am {timeutil.live_date(live.starts_at, live.timezone, 'de')}, um {at}, geht es los"
+
+
 def send_reminders(now: dt.datetime | None = None) -> int:
-    """Queue the 24-hour and 1-hour reminders that are due (each at most once per person and session)."""
+    """Queue the 24-hour and 1-hour reminders that are due (each at most once per person and session).
+
+    A reminder goes only to those who had their place before its moment: whoever signs up (or moves up from
+    the waitlist) 6 minutes before the start needs no "it starts soon" mail, and gets none."""
     now = now or utcnow()
     queued = 0
     for kind, before, until in REMINDERS:
@@ -850,6 +870,9 @@ def send_reminders(now: dt.datetime | None = None) -> int:
             )
         )
         for signup, live in rows:
+            placed_at = signup.promoted_at or signup.queued_at
+            if placed_at is not None and placed_at > live.starts_at - before:
+                continue  # signed up after this reminder's moment
             mail = queue_mail(
                 signup.user,
                 subject=f"Erinnerung: {live.title}",
@@ -858,6 +881,7 @@ def send_reminders(now: dt.datetime | None = None) -> int:
                 dedupe_key=f"live-reminder-{kind}:{live.id}:{signup.user_id}:{live.ics_sequence}",
                 live=live,
                 kind=kind,
+                lead=reminder_lead(live, now),
             )
             if mail is not None:
                 queued += 1

@@ -1,9 +1,9 @@
 """Live-session configuration, the BBB client for the app, and the public (launch-less) routes.
 
-Config keys (env variables in parentheses, documented in the README):
-``BBB_TIMEOUT`` (MEDIENWERK_BBB_TIMEOUT, 5 s: the whole time budget of one BBB call, retries included),
-``LIVE_ATTENDED_PERCENT`` (MEDIENWERK_LIVE_ATTENDED_PERCENT, 75),
-``LIVE_RECORDING_RETENTION_DAYS`` (MEDIENWERK_LIVE_RECORDING_RETENTION_DAYS, 90).
+Config keys (env variables in parentheses, documented in the README; defaults and checks in lms.core.config):
+``BBB_URL``, ``BBB_SECRET``, ``BBB_CHECKSUM``, ``BBB_TIMEOUT`` (MEDIENWERK_BBB_TIMEOUT: the whole time budget
+of one BBB call, retries included), ``LIVE_ATTENDED_PERCENT`` (MEDIENWERK_LIVE_ATTENDED_PERCENT),
+``LIVE_RECORDING_RETENTION_DAYS`` (MEDIENWERK_LIVE_RECORDING_RETENTION_DAYS).
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def get_client() -> BBBClient | None:
     cfg = current_app.config
     if not bbb_configured():
         return None
-    key = (cfg["BBB_URL"], cfg["BBB_SECRET"], cfg.get("BBB_CHECKSUM", "sha256"), float(cfg["BBB_TIMEOUT"]))
+    key = (cfg["BBB_URL"], cfg["BBB_SECRET"], cfg["BBB_CHECKSUM"], float(cfg["BBB_TIMEOUT"]))
     cache = current_app.extensions.setdefault("live_sessions", {})
     client = cache.get("client")
     if client is None or cache.get("key") != key:

@@ -4,24 +4,22 @@ a readable page with a retry, never a 5xx traceback."""
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
-import threading
-import time
 from typing import Any
 
 from flask import Response, abort, current_app, g, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from lms.bbb import BBBError, BBBUnavailable, ChecksumError
 from lms.core.blueprints import tool_blueprint
 from lms.core.db import commit_now, utcnow
 from lms.core.extensions import db
 from lms.core.security import current_role, role_required
-from lms.live_sessions import ics, queries, services
-from lms.live_sessions.models import SIGNUP_CONFIRMED, LiveSession
+from lms.live_sessions import exports, ics, meetings, queries, services
+from lms.live_sessions.models import SIGNUP_CONFIRMED, SIGNUP_WAITLISTED, SIGNUP_WITHDRAWN, LiveSession
 from lms.live_sessions.setup import bbb_configured, get_client
-from lms.live_sessions.timeutil import live_time, live_when, utc_to_local
+from lms.live_sessions.timeutil import live_date, live_time, live_when, utc_to_local
 from lti.roles import Role
 
 log = logging.getLogger(__name__)
@@ -86,14 +84,17 @@ def _modules() -> list[Any]:
         return []
 
 
-def _callbacks(live: LiveSession) -> services.CallbackUrls:
+def _meeting_urls(live: LiveSession) -> services.MeetingUrls:
     from lms.core.urls import tool_url
 
     token = live.callback_token
-    return services.CallbackUrls(
+    return services.MeetingUrls(
         end=tool_url("live_public.end_callback", token=token),
         recording_ready=tool_url("live_public.recording_ready_callback", token=token),
         analytics=tool_url("live_public.analytics_callback", token=token),
+        # BBB sends everyone who leaves to one URL per meeting: a page without a launch token (a launch in
+        # it would hand the first joiner's session to all the others)
+        logout=tool_url("live_public.left", session_id=live.id, signature=services.left_signature(live)),
     )
 
 
@@ -145,7 +146,7 @@ def _bbb_failure(exc: BBBError, live: LiveSession | None, *, retry: str | None =
         retry=retry,
         message_key=exc.message_key,
         coordinator=current_role() >= Role.COORDINATOR,
-        timeout=current_app.config.get("BBB_TIMEOUT"),
+        timeout=current_app.config["BBB_TIMEOUT"],
         display_name=request.form.get("display_name", ""),
     ), status
 
@@ -167,6 +168,7 @@ def _common() -> dict[str, Any]:
 
 bp.add_app_template_filter(live_when, "live_when")
 bp.add_app_template_filter(live_time, "live_time")
+bp.add_app_template_filter(live_date, "live_date")
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -305,7 +307,9 @@ def new() -> Any:
     if data is None:
         return _rerender(None, errors)
     if data.audience == "course" and _course_id() is None:
-        return _rerender(None, {"audience": "Ohne Kurs gestartet: bitte „alle Botschafter*innen der Kammer“ wählen."})
+        return _rerender(
+            None, {"audience": _("Ohne Kurs gestartet: bitte „alle Botschafter*innen der Kammer“ wählen.")}
+        )
     try:
         sessions = services.schedule_sessions(
             data, chamber_id=_chamber_id(), course_id=_course_id(), created_by=_user()
@@ -357,7 +361,11 @@ def signup(session_id: int) -> Any:
         result = services.sign_up(live, _user())
     except services.LiveError as exc:
         return render_template(
-            "live_sessions/message.html", live=live, title="Anmeldung nicht möglich", message=str(exc), **_common()
+            "live_sessions/message.html",
+            live=live,
+            title=_("Anmeldung nicht möglich"),
+            message=str(exc),
+            **_common(),
         ), 409
     return redirect(url_for(".detail", session_id=live.id, signed=result.status), code=303)
 
@@ -380,7 +388,7 @@ def _display_name() -> tuple[str | None, str | None]:
         return name, None
     typed = " ".join(request.form.get("display_name", "").split())
     if not 2 <= len(typed) <= 80:
-        return None, "Bitte gib einen Namen ein, mit dem du im Raum angezeigt wirst (2 bis 80 Zeichen)."
+        return None, _("Bitte gib einen Namen ein, mit dem du im Raum angezeigt wirst (2 bis 80 Zeichen).")
     return typed, None
 
 
@@ -404,25 +412,27 @@ def join(session_id: int) -> Any:
         return render_template(
             "live_sessions/message.html",
             live=live,
-            title="Live-Raum nicht eingerichtet",
-            message="Für medienwerk ist noch kein BigBlueButton-Server eingerichtet. "
-            "Die Koordination deiner Kammer kann das ändern.",
+            title=_("Live-Raum nicht eingerichtet"),
+            message=_(
+                "Für medienwerk ist noch kein BigBlueButton-Server eingerichtet. "
+                "Die Koordination deiner Kammer kann das ändern."
+            ),
             **_common(),
         ), 503
     if not services.join_window_open(live):
         return render_template(
             "live_sessions/message.html",
             live=live,
-            title="Der Raum ist nicht geöffnet",
-            message=f"Du kannst ab {live_time(live.opens_at, live.timezone)} Uhr bis zum Ende beitreten.",
+            title=_("Der Raum ist nicht geöffnet"),
+            message=_("Du kannst ab %(time)s bis zum Ende beitreten.", time=live_time(live.opens_at, live.timezone)),
             **_common(),
         ), 409
     if not services.may_join(live, user, moderator=moderator):
         return render_template(
             "live_sessions/message.html",
             live=live,
-            title="Nicht angemeldet",
-            message="Melde dich zuerst für dieses Tutorial an.",
+            title=_("Nicht angemeldet"),
+            message=_("Melde dich zuerst für dieses Tutorial an."),
             **_common(),
         ), 403
     display_name, problem = _display_name()
@@ -438,18 +448,17 @@ def join(session_id: int) -> Any:
         ), 422
     retry = url_for(".join", session_id=live.id)
     try:
-        info = services.current_meeting(client, live)
-        if info is not None:
-            create_time = info.create_time
-            if not moderator and live.wait_for_moderator and info.moderator_count == 0:
+        # the meeting's state from the cache all workers share: a surge of joins asks BBB a few times, not each
+        state = meetings.meeting_state(client, live, wait=True)
+        if state.exists and state.create_time is not None:
+            create_time = state.create_time
+            if not moderator and live.wait_for_moderator and state.moderators == 0:
                 return _waiting(live, display_name)
         else:
             if not moderator and live.wait_for_moderator:
                 return _waiting(live, display_name)
-            observed = live.meeting_create_time
-            with services.create_lock(live.id):
-                create_time = services.ensure_meeting(client, live, observed, _chamber_slug(), _callbacks(live))
-                commit_now()  # releases the row lock: the others now find the meeting
+            # one request creates (a claim shared by all workers); the others get its createTime
+            create_time, _created = meetings.create_once(client, live, _chamber_slug(), _meeting_urls(live))
         url = services.join_url(
             client, live, user, moderator=moderator, display_name=display_name, create_time=create_time
         )
@@ -464,40 +473,28 @@ def waiting(session_id: int) -> str:
     return _waiting(live, None)
 
 
-_status_cache: dict[int, tuple[float, dict[str, bool]]] = {}
-_status_lock = threading.Lock()
-STATUS_TTL = 3.0
-
-
-def _meeting_status(live: LiveSession) -> dict[str, bool]:
-    """Is the meeting running, is a moderator in? Cached a few seconds per process: many waiting browsers
-    poll at once, BBB gets one getMeetingInfo per session every few seconds."""
-    now = time.monotonic()
-    with _status_lock:
-        hit = _status_cache.get(live.id)
-        if hit and now - hit[0] < STATUS_TTL:
-            return hit[1]
-    client = get_client()
-    status = {"running": False, "moderator": False}
-    if client is not None and live.meeting_create_time is not None:
-        info = services.current_meeting(client, live)
-        if info is not None:
-            status = {"running": info.running, "moderator": info.moderator_count > 0}
-    with _status_lock:
-        _status_cache[live.id] = (now, status)
-    return status
-
-
 @bp.route("/<int:session_id>/status.json")
 def status(session_id: int) -> Response:
+    """Polled by the waiting page. Many browsers poll at once: the answer comes from the cache all workers
+    share (:mod:`lms.live_sessions.meetings`); while one request asks BBB, the others get the last known state
+    or ``"known": false`` — a hanging BBB keeps one request waiting, not all."""
     live = _load(session_id)
     window = services.join_window_open(live)
-    body: dict[str, Any] = {"open": window, "cancelled": live.cancelled, "running": False, "moderator": False}
-    if window and bbb_configured():
+    body: dict[str, Any] = {
+        "open": window,
+        "cancelled": live.cancelled,
+        "running": False,
+        "moderator": False,
+        "known": True,
+    }
+    client = get_client()
+    if window and client is not None:
         try:
-            body.update(_meeting_status(live))
+            state = meetings.meeting_state(client, live)
         except BBBError as exc:
             body["error"] = "unavailable" if isinstance(exc, BBBUnavailable) else "refused"
+        else:
+            body.update(running=state.running, moderator=state.moderators > 0, known=state.known)
     body["ready"] = bool(window and body["running"] and (body["moderator"] or not live.wait_for_moderator))
     response = jsonify(body)
     response.headers["Cache-Control"] = "no-store"
@@ -516,20 +513,29 @@ def attendance(session_id: int) -> str:
     return render_template(
         "live_sessions/attendance.html",
         live=live,
-        rows=queries.attendance_rows(live),
-        percent=current_app.config.get("LIVE_ATTENDED_PERCENT", 75),
+        **_attendance_lists(queries.attendance_rows(live)),
+        percent=current_app.config["LIVE_ATTENDED_PERCENT"],
         errors={},
         **_common(),
     )
+
+
+def _attendance_lists(rows: list[queries.AttendanceRow]) -> dict[str, list[queries.AttendanceRow]]:
+    """Participants (whose attendance counts) and the moderation (trainers, co-trainers): listed apart."""
+    return {
+        "rows": [r for r in rows if not r.moderator],
+        "moderators": [r for r in rows if r.moderator],
+    }
 
 
 @bp.post("/<int:session_id>/attendance/<int:user_id>")
 @role_required(Role.TRAINER)
 def correct(session_id: int, user_id: int) -> Any:
     live = _load(session_id, manage=True)
-    rows = {r.user.id: r for r in queries.attendance_rows(live)}
+    all_rows = queries.attendance_rows(live)
+    rows = {r.user.id: r for r in all_rows if not r.moderator}
     if user_id not in rows:
-        abort(404)
+        abort(404)  # not in the list, or moderation (its attendance does not count)
     attended = request.form.get("attended") == "1"
     try:
         services.correct_attendance(live, rows[user_id].user, attended, request.form.get("reason", ""), _user())
@@ -537,8 +543,8 @@ def correct(session_id: int, user_id: int) -> Any:
         return render_template(
             "live_sessions/attendance.html",
             live=live,
-            rows=list(rows.values()),
-            percent=current_app.config.get("LIVE_ATTENDED_PERCENT", 75),
+            **_attendance_lists(all_rows),
+            percent=current_app.config["LIVE_ATTENDED_PERCENT"],
             errors={user_id: str(exc)},
             reason=request.form.get("reason", ""),
             **_common(),
@@ -546,43 +552,15 @@ def correct(session_id: int, user_id: int) -> Any:
     return redirect(url_for(".attendance", session_id=live.id, corrected=user_id) + f"#person-{user_id}", code=303)
 
 
-def _csv_cell(value: object) -> str:
-    text = "" if value is None else str(value)
-    # no formulas in spreadsheets (CSV injection)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 @bp.route("/<int:session_id>/attendance.csv")
 @role_required(Role.TRAINER)
 def attendance_csv(session_id: int) -> Response:
     live = _load(session_id, manage=True)
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow(
-        ["Name", "Pseudonym", "Anmeldung", "Rolle", "Minuten", "Teilgenommen (berechnet)", "Korrektur", "Teilgenommen"]
-    )
-    for row in queries.attendance_rows(live):
-        writer.writerow(
-            [
-                _csv_cell(c)
-                for c in (
-                    row.user.display_name or "",
-                    row.pseudonym or "",
-                    row.signup_status or "",
-                    row.role,
-                    row.minutes,
-                    "ja" if row.computed else "nein",
-                    "" if row.override is None else ("ja" if row.override else "nein"),
-                    "ja" if row.attended else "nein",
-                )
-            ]
-        )
     local = utc_to_local(live.starts_at, live.timezone)
-    filename = f"teilnahme-{local:%Y-%m-%d}-{live.id}.csv"
     return Response(
-        "\ufeff" + out.getvalue(),
-        mimetype="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        exports.attendance_csv(queries.attendance_rows(live)),
+        content_type="text/csv; charset=utf-8",  # content_type, not mimetype: that would add a second charset
+        headers={"Content-Disposition": f'attachment; filename="teilnahme-{local:%Y-%m-%d}-{live.id}.csv"'},
     )
 
 
@@ -604,12 +582,12 @@ def recordings(session_id: int) -> Any:
             services.sync_recordings(client, live)
         except BBBError as exc:
             return _bbb_failure(exc, live)
-        return redirect(url_for(".recordings", session_id=live.id), code=303)
+        return redirect(url_for(".recordings", session_id=live.id, done="sync"), code=303)
     return render_template(
         "live_sessions/recordings.html",
         live=live,
         recordings=queries.recordings(live, published_only=not _manages()),
-        retention=current_app.config.get("LIVE_RECORDING_RETENTION_DAYS"),
+        retention=current_app.config["LIVE_RECORDING_RETENTION_DAYS"],
         **_common(),
     )
 
@@ -646,7 +624,7 @@ def session_ics(session_id: int) -> Response:
     live = _load(session_id)
     return Response(
         ics.session_calendar(live),
-        mimetype="text/calendar; charset=utf-8",
+        content_type="text/calendar; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="tutorial-{live.id}.ics"'},
     )
 
@@ -670,7 +648,11 @@ def calendar() -> Any:
 
 
 # signup status names for templates
-STATUS_LABELS = {SIGNUP_CONFIRMED: "angemeldet", "waitlisted": "auf der Warteliste", "withdrawn": "abgemeldet"}
+STATUS_LABELS = {
+    SIGNUP_CONFIRMED: _l("angemeldet"),
+    SIGNUP_WAITLISTED: _l("auf der Warteliste"),
+    SIGNUP_WITHDRAWN: _l("abgemeldet"),
+}
 
 
 @bp.app_context_processor

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.core.db import UTCDateTime, utcnow
 from lms.core.extensions import db
+from lms.platforms import keycrypt
 
 
 class Chamber(db.Model):  # type: ignore[name-defined]
@@ -63,7 +64,12 @@ class Deployment(db.Model):  # type: ignore[name-defined]
 
 
 class ToolKey(db.Model):  # type: ignore[name-defined]
-    """An RSA key of the tool. The active one signs; rotated-out ones stay published until retired."""
+    """An RSA key of the tool. The active one signs; rotated-out ones stay published until retired.
+
+    ``private_pem`` is the PEM; the column holds it encrypted when MEDIENWERK_KEY_ENCRYPTION_KEY is set
+    (:mod:`lms.platforms.keycrypt`): reading decrypts, writing encrypts with the first configured key.
+    ``stored_pem`` is the column as stored (``fernet:…`` or a plain PEM from before the setting).
+    """
 
     __tablename__ = "tool_key"
     # at most one active key, whatever several processes do at once
@@ -79,8 +85,16 @@ class ToolKey(db.Model):  # type: ignore[name-defined]
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kid: Mapped[str] = mapped_column(String(100), unique=True)
-    private_pem: Mapped[str] = mapped_column(Text)
+    stored_pem: Mapped[str] = mapped_column("private_pem", Text)
     public_jwk: Mapped[dict[str, Any]] = mapped_column(JSON)
     active: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     retired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def private_pem(self) -> str:
+        return keycrypt.unseal(self.stored_pem, self.kid)
+
+    @private_pem.setter
+    def private_pem(self, pem: str) -> None:
+        self.stored_pem = keycrypt.seal(pem)

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from lms.core.db import utcnow
 from lms.core.errors import Invalid
 from lms.core.extensions import db
+from lms.platforms import keycrypt
 from lms.platforms.models import Chamber, Deployment, Platform, ToolKey
 from lti.keys import ToolKey as LtiToolKey
 from lti.keys import generate_key
@@ -151,6 +152,11 @@ def _to_lti(key: ToolKey) -> LtiToolKey:
     return LtiToolKey(kid=key.kid, private_pem=key.private_pem, public_jwk=dict(key.public_jwk))
 
 
+def _public_only(key: ToolKey) -> LtiToolKey:
+    """For key sets: the public part only, so publishing never needs (or decrypts) the private key."""
+    return LtiToolKey(kid=key.kid, private_pem="", public_jwk=dict(key.public_jwk))
+
+
 def active_key() -> ToolKey:
     """The signing key. Created by ``db upgrade`` and ``platform add``, never in a request (two processes
     creating one each would leave two active keys)."""
@@ -201,6 +207,52 @@ def rotate_keys() -> ToolKey:
     return _new_key(active=True)
 
 
+def key_storage(key: ToolKey) -> str:
+    """How a key is stored: ``encrypted``, ``plain`` or ``undecryptable`` (with the configured keys)."""
+    if not keycrypt.is_encrypted(key.stored_pem):
+        return "plain"
+    return "encrypted" if keycrypt.can_unseal(key.stored_pem) else "undecryptable"
+
+
+def undecryptable_keys() -> list[str]:
+    """The kids of stored keys none of the configured key-encryption keys can decrypt."""
+    return [k.kid for k in all_keys() if key_storage(k) == "undecryptable"]
+
+
+def encrypt_keys() -> int:
+    """Store every private key encrypted with the first key of MEDIENWERK_KEY_ENCRYPTION_KEY (after setting or
+    rotating it); returns how many changed. Keys already encrypted with that key stay as they are."""
+    if not keycrypt.configured_keys():
+        raise PlatformError(f"{keycrypt.SETTING} is not set: there is no key to encrypt with")
+    changed = 0
+    for key in all_keys():
+        if keycrypt.is_current(key.stored_pem):
+            continue
+        try:
+            key.private_pem = key.private_pem  # decrypted with any configured key, encrypted with the first
+        except keycrypt.KeyEncryptionError as exc:
+            raise PlatformError(str(exc)) from None
+        changed += 1
+    db.session.flush()
+    return changed
+
+
+def decrypt_keys() -> int:
+    """Store every private key as plain PEM again (before removing MEDIENWERK_KEY_ENCRYPTION_KEY); returns how many
+    changed."""
+    changed = 0
+    for key in all_keys():
+        if not keycrypt.is_encrypted(key.stored_pem):
+            continue
+        try:
+            key.stored_pem = key.private_pem
+        except keycrypt.KeyEncryptionError as exc:
+            raise PlatformError(str(exc)) from None
+        changed += 1
+    db.session.flush()
+    return changed
+
+
 def retire_key(kid: str) -> ToolKey:
     key = db.session.execute(select(ToolKey).where(ToolKey.kid == kid)).scalar_one_or_none()
     if key is None:
@@ -236,7 +288,7 @@ class DbPlatformRegistry:
         return _to_lti(active_key())
 
     def public_keys(self) -> Sequence[LtiToolKey]:
-        return [_to_lti(k) for k in published_keys()]
+        return [_public_only(k) for k in published_keys()]
 
 
 def find_platform(issuer: str, client_id: str) -> Platform | None:

@@ -1,11 +1,43 @@
-"""Wiring of the platforms domain: its tables."""
+"""Wiring of the platforms domain: its tables, and the start-up check of the encrypted private keys."""
 
 from __future__ import annotations
 
-from flask import Flask
+import logging
 
-from lms.platforms import models  # noqa: F401 - the tables
+from flask import Flask
+from sqlalchemy.exc import SQLAlchemyError
+
+from lms.core.extensions import db
+from lms.platforms import keycrypt, models  # noqa: F401 - the tables (models)
+
+log = logging.getLogger(__name__)
 
 
 def init_app(app: Flask) -> None:
-    """Nothing to register beyond the tables (no pages of its own)."""
+    """No pages of its own. A serving process refuses to start when stored private keys cannot be decrypted with
+    MEDIENWERK_KEY_ENCRYPTION_KEY (the command line starts anyway: ``medienwerk keys list`` shows which)."""
+    if not (app.config.get("TESTING") or app.config.get("CLI")):
+        check_stored_keys(app)
+
+
+def check_stored_keys(app: Flask) -> None:
+    """Raise :class:`~lms.platforms.keycrypt.KeyEncryptionError` when a stored private key cannot be decrypted. A
+    database that cannot be read yet (not migrated, not reachable) is left to the readiness check."""
+    from lms.platforms.services import undecryptable_keys
+
+    with app.app_context():
+        try:
+            kids = undecryptable_keys()
+        except SQLAlchemyError:
+            db.session.rollback()
+            log.info("start-up key check skipped: the database cannot be read yet")
+            kids = []
+        finally:
+            db.session.remove()
+            db.engine.dispose()  # no pooled connection outlives the start-up (forking servers)
+    if kids:
+        raise keycrypt.KeyEncryptionError(
+            f"The tool's private key(s) {', '.join(kids)} are stored encrypted, and no key in "
+            f"{keycrypt.SETTING} decrypts them. Set {keycrypt.SETTING} to the key they were encrypted with "
+            "(several keys: comma-separated, the new one first)."
+        )

@@ -29,6 +29,11 @@
     var form = box.querySelector("form[data-live-join]");
     var delay = 5000;
     var done = false;
+    // the texts come translated from the page (data-text-*); the server decides the language
+    function say(name) {
+      var value = box.getAttribute("data-text-" + name);
+      if (text && value) { text.textContent = value; }
+    }
 
     function check() {
       if (done) { return; }
@@ -38,23 +43,23 @@
           if (status && status.ready && form) {
             var name = form.querySelector("input[name=display_name]");
             if (name && !name.value) {
-              if (text) { text.textContent = "Der Raum ist offen. Gib deinen Namen ein und tritt bei."; }
+              say("open-name");
               name.focus();
               done = true;
               return;
             }
             done = true;
-            if (text) { text.textContent = "Der Raum ist offen. Du wirst hineingebracht …"; }
+            say("open");
             form.submit();
             return;
           }
-          if (status && status.cancelled && text) {
-            text.textContent = "Dieses Tutorial wurde abgesagt.";
+          if (status && status.cancelled) {
+            say("cancelled");
             done = true;
             return;
           }
-          if (status && !status.open && text) {
-            text.textContent = "Der Raum ist im Moment nicht geöffnet.";
+          if (status && !status.open) {
+            say("closed");
           }
           window.setTimeout(check, delay);
         })

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from sqlalchemy import select
 
@@ -15,8 +16,8 @@ def test_reminders_24h_and_1h_once_only_with_email_and_not_when_switched_off(liv
     from lms.live_sessions.jobs import send_reminders
 
     trainer = live.person("trainer")
-    tomorrow = live.schedule(trainer, title="Morgen", starts_in=dt.timedelta(hours=23))
-    soon = live.schedule(trainer, title="Gleich", starts_in=dt.timedelta(minutes=40))
+    tomorrow = live.schedule(trainer, title="Morgen", starts_in=dt.timedelta(hours=25))
+    soon = live.schedule(trainer, title="Gleich", starts_in=dt.timedelta(hours=2))
     later = live.schedule(trainer, title="Später", starts_in=dt.timedelta(days=3))
     anna, no_mail, quiet = live.person("volunteer"), live.person("volunteer", email=None), live.person("volunteer")
     for person in (anna, no_mail, quiet):
@@ -27,16 +28,23 @@ def test_reminders_24h_and_1h_once_only_with_email_and_not_when_switched_off(liv
     assert "keine E-Mail-Adresse" in no_mail.get("/calendar").text
     quiet.post("/calendar", {"reminders": "0"})
 
+    # 90 minutes on: "Morgen" is due for the 24-hour reminder, "Gleich" (30 minutes ahead) for the 1-hour one
+    from lms.live_sessions.services import send_reminders as send_reminders_at
+
+    later_on = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=90)
     with live.app.app_context():
-        assert send_reminders() == 2
+        assert send_reminders() == 0  # nothing due yet
+        assert send_reminders_at(now=later_on) == 2
         db.session.commit()
-        assert send_reminders() == 0  # each reminder at most once
+        assert send_reminders_at(now=later_on) == 0  # each reminder at most once
     mails = live.mails("live-reminder")
     assert {m.to_address for m in mails} == {"person2@example.org"}
     subjects = sorted(m.subject for m in mails)
     assert subjects == ["Erinnerung: Gleich", "Erinnerung: Morgen"]
     assert all(m.status == "stored" for m in mails)  # tests and demo: stored, not sent
-    assert "in einer Stunde" in next(m.body for m in mails if "Gleich" in m.subject)
+    soon_body = next(m.body for m in mails if "Gleich" in m.subject)
+    assert re.search(r"In (29|30) Minuten, um \d\d:\d\d Uhr, geht es los:", soon_body), soon_body
+    assert "in einer Stunde" not in soon_body
 
 
 def test_demo_mail_page_only_in_demo(live: LiveEnv) -> None:
@@ -135,7 +143,7 @@ def test_landing_page_cards(live: LiveEnv) -> None:
     trainer_home = trainer.http.get(f"{live.tool.url}/t/{trainer.token}/", timeout=10).text
     assert "Tutorial planen" in trainer_home
     coordinator = live.person("coordinator")
-    assert "geplante Termine" in coordinator.http.get(f"{live.tool.url}/t/{coordinator.token}/", timeout=10).text
+    assert "1 geplanter Termin" in coordinator.http.get(f"{live.tool.url}/t/{coordinator.token}/", timeout=10).text
 
 
 def test_bbb_check_command(live: LiveEnv) -> None:

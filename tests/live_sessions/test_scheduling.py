@@ -36,7 +36,7 @@ def test_weekly_series_keeps_local_time_across_the_end_of_summer_time(live: Live
     assert all((b.hour, b.minute) == (18, 0) for b in berlin)
     assert utc[2] - utc[1] == dt.timedelta(days=7, hours=1)
     assert {r.timezone for r in rows} == {"Europe/Berlin"}
-    assert "Mo. 28.10.2030, 18:00 Uhr (CET)" in trainer.get(f"/{rows[2].id}").text
+    assert "Mo. 28.10.2030, 18:00 Uhr (MEZ)" in trainer.get(f"/{rows[2].id}").text
 
 
 def test_browser_zone_is_used_and_default_zone_without_one(live: LiveEnv) -> None:
