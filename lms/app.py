@@ -110,6 +110,7 @@ def _register_domains(app: Flask) -> None:
     from lms.mail import setup as mail
     from lms.personal_data import setup as personal_data
     from lms.platforms import setup as platforms
+    from lms.privacy import setup as privacy
     from lms.progress import setup as progress
     from lms.registrations import setup as registrations
     from lms.rosters import setup as rosters
@@ -117,6 +118,7 @@ def _register_domains(app: Flask) -> None:
 
     for domain in (
         platforms,
+        privacy,
         users,
         audit,
         launches,

@@ -20,6 +20,8 @@ DL = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"
 
 RESOURCE_LINK_REQUEST = "LtiResourceLinkRequest"
 DEEP_LINKING_REQUEST = "LtiDeepLinkingRequest"
+# LTI Data Privacy Launch: the platform (often an administrator) asks for the tool's privacy notice
+DATA_PRIVACY_REQUEST = "LtiDataPrivacyLaunchRequest"
 
 
 def _str(value: Any) -> str | None:
@@ -106,10 +108,16 @@ class Launch:
     deep_linking: DeepLinkingSettings | None = None
     platform_name: str | None = None
     platform_guid: str | None = None
+    for_user: str | None = None  # data privacy launch: the user id the request is made on behalf of, if any
 
     @property
     def is_deep_linking(self) -> bool:
         return self.message_type == DEEP_LINKING_REQUEST
+
+    @property
+    def is_privacy(self) -> bool:
+        """An LtiDataPrivacyLaunchRequest: answer with the privacy notice, record nothing."""
+        return self.message_type == DATA_PRIVACY_REQUEST
 
 
 MAX_URL_LENGTH = 2048
@@ -202,6 +210,8 @@ def parse_launch(body: Mapping[str, Any], client_id: str) -> Launch:
         )
     platform = body.get(LTI + "tool_platform") or {}
     platform = platform if isinstance(platform, Mapping) else {}
+    for_user = body.get(LTI + "for_user")
+    for_user_id = _str(for_user.get("user_id")) if isinstance(for_user, Mapping) else None
     return Launch(
         issuer=str(body["iss"]),
         client_id=client_id,
@@ -228,4 +238,5 @@ def parse_launch(body: Mapping[str, Any], client_id: str) -> Launch:
         deep_linking=deep_linking,
         platform_name=_str(platform.get("name")),
         platform_guid=_str(platform.get("guid")),
+        for_user=for_user_id,
     )

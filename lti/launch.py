@@ -36,7 +36,7 @@ from jwcrypto.jwk import JWK
 from pylti1p3.contrib.flask import FlaskMessageLaunch, FlaskRequest
 from pylti1p3.exception import LtiException
 
-from lti.claims import DEEP_LINKING_REQUEST, LTI, RESOURCE_LINK_REQUEST, Launch, parse_launch
+from lti.claims import DATA_PRIVACY_REQUEST, DEEP_LINKING_REQUEST, LTI, RESOURCE_LINK_REQUEST, Launch, parse_launch
 from lti.errors import LaunchError, LtiError
 from lti.http import TimeoutSession
 from lti.login import CookielessStorage, CookieService, storage_record_key
@@ -46,7 +46,7 @@ from lti.storage import StateStore, StoreLaunchDataStorage
 LEEWAY_SECONDS = 60
 KEYSET_TTL = 3600
 KEYSET_REFETCH_INTERVAL = 60
-SUPPORTED_MESSAGES = (RESOURCE_LINK_REQUEST, DEEP_LINKING_REQUEST)
+SUPPORTED_MESSAGES = (RESOURCE_LINK_REQUEST, DEEP_LINKING_REQUEST, DATA_PRIVACY_REQUEST)
 
 
 class HardenedLaunch(FlaskMessageLaunch):
@@ -123,6 +123,10 @@ class HardenedLaunch(FlaskMessageLaunch):
             link = body.get(LTI + "resource_link")
             if not isinstance(link, Mapping) or not link.get("id"):
                 raise LaunchError("invalid_message", "resource_link id is missing")
+        if message_type == DATA_PRIVACY_REQUEST and LTI + "for_user" in body:
+            for_user = body[LTI + "for_user"]
+            if not isinstance(for_user, Mapping) or not isinstance(for_user.get("user_id"), str):
+                raise LaunchError("invalid_message", "for_user has no user_id")
         _check_id_lengths(body)
 
     # -- overrides ----------------------------------------------------------------------------------
@@ -141,6 +145,15 @@ class HardenedLaunch(FlaskMessageLaunch):
         key = self._session_service._get_key("nonce", nonce)
         if not self._storage.pop_value(key):
             raise LaunchError("invalid_nonce", "nonce unknown or already used")
+        return self
+
+    def validate_message(self) -> HardenedLaunch:
+        """pylti1p3 knows the data privacy launch only as "DataPrivacyLaunchRequest" (not the spec's
+        LtiDataPrivacyLaunchRequest) and would refuse it; its claims are checked in _check_required_claims (the
+        common ones, and for_user when present; context and resource link are optional and unused)."""
+        if self._jwt.get("body", {}).get(LTI + "message_type") == DATA_PRIVACY_REQUEST:
+            return self
+        super().validate_message()
         return self
 
     def get_client_id(self) -> str:
@@ -240,6 +253,9 @@ def _check_id_lengths(body: Mapping[str, Any]) -> None:
     "MUST NOT exceed 255 ASCII characters". Longer ones are refused, never cut: an id cut to fit could name
     someone else."""
     ids: dict[str, Any] = {"sub": body.get("sub"), "deployment_id": body.get(LTI + "deployment_id")}
+    for_user = body.get(LTI + "for_user")
+    if isinstance(for_user, Mapping):
+        ids["for_user user_id"] = for_user.get("user_id")
     for claim in ("context", "resource_link"):
         value = body.get(LTI + claim)
         if isinstance(value, Mapping):

@@ -13,18 +13,19 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, current_app, jsonify, redirect, render_template, url_for
+from flask import Blueprint, Response, current_app, g, jsonify, redirect, render_template, request, url_for
+from flask_babel import refresh
 
 from lms.core.errors import launch_error_response
 from lms.core.security import create_launch_session
 from lms.core.signals import launch_recorded
 from lms.core.state import get_state_store
 from lms.core.urls import tool_url
-from lms.platforms.services import DbPlatformRegistry, find_platform, published_keys
+from lms.platforms.services import DbPlatformRegistry, find_platform
+from lms.privacy.views import notice_page
 from lms.users.services import record_launch
 from lti.claims import Launch
 from lti.errors import LtiError
-from lti.keys import ToolKey as LtiToolKey
 from lti.keys import jwks
 from lti.launch import launch_step, validate_launch
 from lti.login import oidc_login
@@ -73,12 +74,14 @@ def launch() -> Response:
     except LtiError as exc:
         log.info("launch rejected: %s (%s)", exc.code, exc.detail)
         return launch_error_response(exc)
+    if launch.is_privacy:
+        return privacy_launch(launch)
     if launch.is_deep_linking and launch.deep_linking is None:
         return launch_error_response(LtiError("invalid_message", "deep_linking_settings missing"))
     platform = find_platform(launch.issuer, launch.client_id)
     assert platform is not None  # validated above
     record = record_launch(launch, platform)
-    locale = (launch.locale or "").split("-")[0].split("_")[0].lower()
+    locale = _language(launch)
     launch_session, token = create_launch_session(
         user=record.user,
         course=record.course,
@@ -87,7 +90,7 @@ def launch() -> Response:
         role=record.role.key,
         resource_link_id=launch.resource_link.id if launch.resource_link else None,
         return_url=launch.return_url,
-        locale=locale if locale in current_app.config["LANGUAGES"] else None,
+        locale=locale,
     )
     launch_recorded.send(
         current_app._get_current_object(),  # type: ignore[attr-defined]
@@ -106,6 +109,30 @@ def launch() -> Response:
         target = landing_url(launch, token)
     log.info("launch accepted: platform=%s role=%s", platform.id, record.role.key)
     return redirect(target, code=303)  # type: ignore[return-value]
+
+
+def _language(launch: Launch) -> str | None:
+    """The launch's language, if the tool has it (``de-DE`` → ``de``)."""
+    language = (launch.locale or "").split("-")[0].split("_")[0].lower()
+    return language if language in current_app.config["LANGUAGES"] else None
+
+
+def privacy_launch(launch: Launch) -> Response:
+    """LtiDataPrivacyLaunchRequest: the privacy notice naming the registration's chamber. Only the claims are read:
+    no user, course, enrollment or launch session is recorded, and no launch signal is sent."""
+    platform = find_platform(launch.issuer, launch.client_id)
+    assert platform is not None  # validated above
+    language = _language(launch)
+    if language and "lang" not in request.args:
+        g.locale_hint = language
+        refresh()  # the page's language, even if something asked for it before
+    html = notice_page(
+        chamber_name=platform.chamber.name, platform_name=launch.platform_name or platform.name, from_lms=True
+    )
+    response = Response(html)
+    response.headers["Cache-Control"] = "no-store"
+    log.info("privacy launch answered: platform=%s", platform.id)
+    return response
 
 
 def landing_url(launch: Launch, token: str) -> str:
@@ -133,8 +160,8 @@ def landing_url(launch: Launch, token: str) -> str:
 
 @bp.route("/jwks")
 def keyset() -> Response:
-    keys = [LtiToolKey(k.kid, k.private_pem, dict(k.public_jwk)) for k in published_keys()]
-    response = jsonify(jwks(keys))
+    # public parts only: publishing never needs (or decrypts) a private key
+    response = jsonify(jwks(DbPlatformRegistry().public_keys()))
     response.headers["Cache-Control"] = "public, max-age=300"
     return response
 
