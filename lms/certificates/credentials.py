@@ -60,9 +60,8 @@ def active_key() -> CredentialKey:
     try:
         with db.session.begin_nested():
             generated = generate_key()
-            key = CredentialKey(
-                kid=generated.kid, private_pem=generated.private_pem, public_jwk=generated.public_jwk, active=True
-            )
+            key = CredentialKey(kid=generated.kid, public_jwk=generated.public_jwk, active=True)
+            key.private_pem = generated.private_pem  # encrypted when MEDIENWERK_KEY_ENCRYPTION_KEY is set
             db.session.add(key)
         return key
     except IntegrityError:
@@ -70,9 +69,12 @@ def active_key() -> CredentialKey:
 
 
 def rotate_key() -> CredentialKey:
-    """A new signing key; the old one stays published (credentials it signed keep verifying)."""
+    """A new signing key; the old one stays published (credentials it signed keep verifying) and loses its private
+    part: it never signs again. Also the way to store the signing key encrypted after setting
+    MEDIENWERK_KEY_ENCRYPTION_KEY."""
     current = active_key()
     current.active = False
+    current.stored_pem = ""
     db.session.flush()
     return active_key()
 

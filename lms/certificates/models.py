@@ -18,6 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.core.db import UTCDateTime, utcnow
 from lms.core.extensions import db
+from lms.platforms import keycrypt
 from lms.platforms.models import Chamber
 from lms.users.models import User
 
@@ -89,6 +90,10 @@ class CredentialKey(db.Model):  # type: ignore[name-defined]
     """An RSA key that signs the Open Badges credentials (VC-JWT), apart from the LTI tool keys: retiring or
     rotating those never breaks a credential. The active one signs; all stay published at /certificates/jwks,
     because credentials signed years ago must still verify.
+
+    ``private_pem`` is stored like the tool keys' (:mod:`lms.platforms.keycrypt`): encrypted when
+    MEDIENWERK_KEY_ENCRYPTION_KEY is set. A rotated-out key keeps only its public part (``stored_pem`` empty): it never
+    signs again.
     """
 
     __tablename__ = "credential_key"
@@ -104,7 +109,15 @@ class CredentialKey(db.Model):  # type: ignore[name-defined]
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kid: Mapped[str] = mapped_column(String(100), unique=True)
-    private_pem: Mapped[str] = mapped_column(Text)
+    stored_pem: Mapped[str] = mapped_column("private_pem", Text)
     public_jwk: Mapped[dict[str, Any]] = mapped_column(JSON)
     active: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def private_pem(self) -> str:
+        return keycrypt.unseal(self.stored_pem, self.kid)
+
+    @private_pem.setter
+    def private_pem(self, pem: str) -> None:
+        self.stored_pem = keycrypt.seal(pem)

@@ -159,3 +159,20 @@ def test_a_rotated_key_keeps_old_credentials_verifiable(certs: Certs) -> None:
     for token in (old, new):
         key = client.get_signing_key_from_jwt(token)
         assert jwt.decode(token, key.key, algorithms=["RS256"])["vc"]["id"].endswith(award.id)
+    with certs.lti.app.app_context():  # the rotated-out key keeps only its public part
+        retired, active = db.session.query(CredentialKey).order_by(CredentialKey.id).all()
+        assert (retired.active, retired.stored_pem) == (False, "") and active.active
+
+
+def test_the_signing_key_is_stored_encrypted_when_a_key_encryption_key_is_set(certs: Certs) -> None:
+    from cryptography.fernet import Fernet
+
+    certs.lti.app.config["KEY_ENCRYPTION_KEYS"] = (Fernet.generate_key().decode(),)
+    browser, lena = certs.reach_highest()
+    award = certs.award(lena)
+    token = browser.get(f"certificates/{award.id}/open-badge.jwt").text
+    with certs.lti.app.app_context():
+        key = db.session.query(CredentialKey).one()
+        assert key.stored_pem.startswith("fernet:") and "PRIVATE KEY" not in key.stored_pem
+    signing_key = jwt.PyJWKClient(certs.lti.tool.url + "/certificates/jwks").get_signing_key_from_jwt(token)
+    assert jwt.decode(token, signing_key.key, algorithms=["RS256"])["jti"].endswith(award.id)
