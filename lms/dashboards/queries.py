@@ -38,7 +38,14 @@ from lms.core.extensions import db
 from lms.courses.content import Course, Module, Qualification
 from lms.live_sessions.models import SIGNUP_CONFIRMED, SIGNUP_WAITLISTED, Attendance, LiveSession, Signup
 from lms.platforms.models import Chamber
-from lms.progress.models import SUBMITTED, ItemProgress, QuestionResult, QuizAttempt, TaskSubmission
+from lms.progress.models import (
+    SUBMITTED,
+    ItemProgress,
+    ModuleCompletion,
+    QuestionResult,
+    QuizAttempt,
+    TaskSubmission,
+)
 from lms.rosters.models import ACTIVE, RosterMember
 from lms.users.models import Course as LmsCourse
 from lms.users.models import Enrollment, User
@@ -75,18 +82,21 @@ def _served_items(course: Course) -> list[str]:
 
 def module_rows(course: Course) -> Select:
     """Per (person, served module): items done, items touched, self-check passed, a hand-in waiting for review,
-    and the module's completion in percent. One grouped subquery every report builds on."""
+    and the module's completion in percent. A module completed once counts as done whatever was added to it
+    later (ModuleCompletion). One grouped subquery every report builds on."""
     totals = {m.id: len(m.items) for m in course.modules}
     quiz_ids = [m.quiz.id for m in course.modules if m.quiz is not None]
     review_task_ids = [m.task.id for m in course.modules if m.task is not None and m.task.review]
-    done = func.count(ItemProgress.completed_at)
-    total = case(*((ItemProgress.module_id == mid, n) for mid, n in totals.items()), else_=1)
+    total = func.max(case(*((ItemProgress.module_id == mid, n) for mid, n in totals.items()), else_=1))
+    kept = func.max(case((ModuleCompletion.id.is_not(None), 1), else_=0))
+    done = case((kept == 1, total), else_=func.count(ItemProgress.completed_at))
     quiz_passed = func.max(
         case((and_(ItemProgress.item_id.in_(quiz_ids or [""]), ItemProgress.completed_at.is_not(None)), 1), else_=0)
     )
     waiting = func.max(
         case(
-            (and_(ItemProgress.item_id.in_(review_task_ids or [""]), ItemProgress.task_status == SUBMITTED), 1), else_=0
+            (and_(ItemProgress.item_id.in_(review_task_ids or [""]), ItemProgress.task_status == SUBMITTED), 1),
+            else_=0,
         )
     )
     return (
@@ -97,9 +107,16 @@ def module_rows(course: Course) -> Select:
             func.count().label("touched"),
             quiz_passed.label("quiz_passed"),
             waiting.label("task_waiting"),
-            (done * 100 / func.max(total)).label("percent"),
+            (done * 100 / total).label("percent"),
             func.max(ItemProgress.completed_at).label("last_completed"),
             func.min(ItemProgress.first_viewed_at).label("first_viewed"),
+        )
+        .outerjoin(
+            ModuleCompletion,
+            and_(
+                ModuleCompletion.user_id == ItemProgress.user_id,
+                ModuleCompletion.module_id == ItemProgress.module_id,
+            ),
         )
         .where(ItemProgress.item_id.in_(_served_items(course) or [""]))
         .group_by(ItemProgress.user_id, ItemProgress.module_id)
@@ -767,7 +784,7 @@ class TimelineEntry:
 
 def timeline(user_id: int, limit: int = 200) -> list[TimelineEntry]:
     """What the person did, newest first: completions, self-check attempts, hand-ins and reviews, tutorial
-    sign-ups and attendance. Three statements."""
+    sign-ups and attendance. Two statements."""
     from lms.progress.models import (
         COMPLETED,
         QUIZ_ATTEMPTED,
@@ -793,17 +810,15 @@ def timeline(user_id: int, limit: int = 200) -> list[TimelineEntry]:
             .limit(limit)
         ).scalars()
     ]
-    for signup, live in db.session.execute(
-        select(Signup, LiveSession)
-        .join(LiveSession, LiveSession.id == Signup.session_id)
-        .where(Signup.user_id == user_id)
-    ).all():
-        entries.append(TimelineEntry(signup.created_at, "signup", title=live.title))
     effective = func.coalesce(Attendance.attended_override, Attendance.attended)
-    for live, was_there in db.session.execute(
-        select(LiveSession, effective)
-        .join(Attendance, Attendance.session_id == LiveSession.id)
-        .where(Attendance.user_id == user_id, LiveSession.cancelled_at.is_(None))
+    for live, signed_up_at, has_attendance, was_there in db.session.execute(
+        select(LiveSession, Signup.created_at, Attendance.id.is_not(None), effective)
+        .outerjoin(Signup, and_(Signup.session_id == LiveSession.id, Signup.user_id == user_id))
+        .outerjoin(Attendance, and_(Attendance.session_id == LiveSession.id, Attendance.user_id == user_id))
+        .where(or_(Signup.id.is_not(None), Attendance.id.is_not(None)))
     ).all():
-        entries.append(TimelineEntry(live.starts_at, "attended" if was_there else "missed", title=live.title))
+        if signed_up_at is not None:
+            entries.append(TimelineEntry(signed_up_at, "signup", title=live.title))
+        if has_attendance and live.cancelled_at is None:
+            entries.append(TimelineEntry(live.starts_at, "attended" if was_there else "missed", title=live.title))
     return sorted(entries, key=lambda e: e.at, reverse=True)[:limit]

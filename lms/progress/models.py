@@ -61,6 +61,20 @@ class ItemProgress(db.Model):  # type: ignore[name-defined]
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
+class ModuleCompletion(db.Model):  # type: ignore[name-defined]
+    """A module the person completed, once, with the content version of that day. A module stays completed
+    when lessons are added or cut later (courses/FORMAT.md: authors may revise), and tiers reached stay so."""
+
+    __tablename__ = "module_completion"
+    __table_args__ = (UniqueConstraint("user_id", "module_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    module_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    module_version: Mapped[str] = mapped_column(String(40))
+    completed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class QuizAttempt(db.Model):  # type: ignore[name-defined]
     """One submitted self-check: score, pass, and the module version it was taken against."""
 

@@ -28,6 +28,7 @@ from lms.progress.models import (
     RETURNED,
     SUBMITTED,
     ItemProgress,
+    ModuleCompletion,
     QuizAttempt,
     TaskSubmission,
 )
@@ -64,14 +65,17 @@ class ModuleProgress:
     started: bool
     items: dict[str, ItemState]
     task_review: bool = False  # the module's task waits for a trainer's review once handed in
+    kept: bool = False  # completed once (ModuleCompletion): stays complete when the content grows
 
     @property
     def percent(self) -> int:
+        if self.kept:
+            return 100
         return self.done * 100 // self.total if self.total else 0
 
     @property
     def completed(self) -> bool:
-        return self.total > 0 and self.done == self.total
+        return self.kept or (self.total > 0 and self.done == self.total)
 
     @property
     def status(self) -> str:
@@ -121,7 +125,7 @@ def item_states(user_id: int, item_ids: Iterable[str]) -> dict[str, ItemState]:
     }
 
 
-def _module_progress(module: Module, states: dict[str, ItemState]) -> ModuleProgress:
+def _module_progress(module: Module, states: dict[str, ItemState], kept: bool = False) -> ModuleProgress:
     mine = {i.id: states[i.id] for i in module.items if i.id in states}
     lessons = module.lessons
     quiz, task = module.quiz, module.task
@@ -137,6 +141,7 @@ def _module_progress(module: Module, states: dict[str, ItemState]) -> ModuleProg
         started=bool(mine),
         items=mine,
         task_review=bool(task is not None and task.review),
+        kept=kept,
     )
 
 
@@ -152,12 +157,22 @@ def course_progress(user_id: int, course: Course | None = None) -> dict[str, Mod
     """Progress in every served module, by module id, in one query."""
     course = course or current_course()
     states = item_states(user_id, (i.id for m in course.modules for i in m.items))
-    return {m.id: _module_progress(m, states) for m in course.modules}
+    kept = completed_modules(user_id)
+    return {m.id: _module_progress(m, states, m.id in kept) for m in course.modules}
+
+
+def completed_modules(user_id: int) -> set[str]:
+    """Modules the person completed at some time (they stay complete when the content changes)."""
+    return set(
+        db.session.execute(select(ModuleCompletion.module_id).where(ModuleCompletion.user_id == user_id)).scalars()
+    )
 
 
 def module_progress(user_id: int, module: Module) -> ModuleProgress:
-    """Progress in one module (one query)."""
-    return _module_progress(module, item_states(user_id, (i.id for i in module.items)))
+    """Progress in one module (two queries)."""
+    return _module_progress(
+        module, item_states(user_id, (i.id for i in module.items)), module.id in completed_modules(user_id)
+    )
 
 
 def module_awaiting_review(user_id: int, module_id: str, course: Course | None = None) -> bool:
@@ -297,6 +312,43 @@ def quiz_attempts(user_id: int, item_id: str, limit: int = 5) -> list[AttemptSum
         .limit(limit)
     ).all()
     return [AttemptSummary(*row) for row in rows]
+
+
+@dataclass(frozen=True)
+class StoredAttempt:
+    """One self-check attempt as stored: score, pass and, per question, only whether it was right."""
+
+    id: int
+    created_at: dt.datetime
+    score: int
+    correct_count: int
+    question_count: int
+    pass_mark: int
+    passed: bool
+    content_hash: str
+    questions: tuple[tuple[str, bool], ...]  # (question id, correct) in the order they were asked
+
+
+def quiz_attempt(user_id: int, item_id: str, attempt_id: int) -> StoredAttempt | None:
+    """One of the person's own attempts at this self-check, or None (two queries)."""
+    attempt = db.session.execute(
+        select(QuizAttempt).where(
+            QuizAttempt.id == attempt_id, QuizAttempt.user_id == user_id, QuizAttempt.item_id == item_id
+        )
+    ).scalar_one_or_none()
+    if attempt is None:
+        return None
+    return StoredAttempt(
+        attempt.id,
+        attempt.created_at,
+        attempt.score,
+        attempt.correct_count,
+        attempt.question_count,
+        attempt.pass_mark,
+        attempt.passed,
+        attempt.content_hash,
+        tuple((r.question_id, r.correct) for r in attempt.results),
+    )
 
 
 @dataclass(frozen=True)

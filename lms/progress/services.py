@@ -18,7 +18,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from lms.core.db import utcnow
+from lms.core.db import get_or_create, utcnow
 from lms.core.errors import DomainError, Invalid
 from lms.core.extensions import db
 from lms.core.signals import progress_changed
@@ -37,6 +37,7 @@ from lms.progress.models import (
     TEXT_MAX,
     VIEWED,
     ItemProgress,
+    ModuleCompletion,
     ProgressEvent,
     QuestionResult,
     QuizAttempt,
@@ -146,11 +147,25 @@ def can_hand_in(latest: _HandInStatus | None) -> bool:
 
 def _changed(user_id: int, module_id: str) -> None:
     db.session.flush()
+    _keep_completion(user_id, module_id)
     progress_changed.send(
         current_app._get_current_object(),  # type: ignore[attr-defined]
         user_id=user_id,
         module_id=module_id,
     )
+
+
+def _keep_completion(user_id: int, module_id: str) -> None:
+    """The first time a module is complete, remember it: it stays complete when lessons are added later."""
+    from lms.courses.setup import current_course
+    from lms.progress.queries import module_progress
+
+    module = current_course().module(module_id)
+    if module is None:
+        return
+    progress = module_progress(user_id, module)
+    if progress.completed and not progress.kept:
+        get_or_create(ModuleCompletion, {"module_version": module.version}, user_id=user_id, module_id=module_id)
 
 
 def _event(user_id: int, kind: str, module: Module, item: Item, **fields: object) -> ProgressEvent:
