@@ -43,13 +43,17 @@ with engine.connect() as conn:
 PY
 }
 
+# two processes share the tests (pytest-xdist); MEDIENWERK_TEST_WORKERS=0 runs them in this one
+WORKERS=(-n "${MEDIENWERK_TEST_WORKERS:-2}")
+[ "${MEDIENWERK_TEST_WORKERS:-2}" = 0 ] && WORKERS=()
+
 echo "== tests on SQLite"
-MEDIENWERK_TEST_DATABASE_URI="" .venv/bin/python -m pytest "$@"
+MEDIENWERK_TEST_DATABASE_URI="" .venv/bin/python -m pytest "${WORKERS[@]}" "$@"
 
 if pg_answers; then
   # the browser tests ran on SQLite already: what they check (pages, accessibility) does not depend on the database
   echo "== tests on PostgreSQL (without the browser tests)"
-  MEDIENWERK_TEST_DATABASE_URI="$PG_URI" .venv/bin/python -m pytest -m "not browser" "$@"
+  MEDIENWERK_TEST_DATABASE_URI="$PG_URI" .venv/bin/python -m pytest "${WORKERS[@]}" -m "not browser" "$@"
 elif [ "${MEDIENWERK_REQUIRE_POSTGRES:-0}" = 1 ]; then
   echo "PostgreSQL does not answer at $PG_URI, and MEDIENWERK_REQUIRE_POSTGRES=1." >&2
   exit 1
