@@ -44,6 +44,7 @@ def demo(port: int, host: str) -> None:
         upgrade(directory=app.extensions["migrate"].directory)
         register_double(double)
         db.session.commit()
+        seed_demo_chamber(double)
 
     @app.get("/")
     def root() -> Any:
@@ -65,6 +66,33 @@ def demo(port: int, host: str) -> None:
     click.echo(f"  E-mails are not sent; they are shown at {base}/demo-mail/")
     click.echo("=" * 72)
     run_simple(host, port, wsgi, threaded=True, use_reloader=False, use_debugger=False)
+
+
+def seed_demo_chamber(double: PlatformDouble) -> None:
+    """Invented volunteers at every stage, so that the coordinators' pages show something (first start only)."""
+    from lms.demo.seed import seed_demo
+    from lms.platforms.services import find_platform
+
+    platform = find_platform(double.issuer, double.client_id)
+    assert platform is not None
+    seed_demo(platform, dict(double.context))
+    db.session.commit()
+
+
+def check_port(host: str, port: int) -> None:
+    """Stop before the banner when the port is taken (a demo already running?) and say what to do instead."""
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server will
+            probe.bind((host, port))
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise click.ClickException(
+                f"Port {port} on {host} is already in use: is the demo running there already "
+                f"(http://127.0.0.1:{port}/demo/)? To start another one, choose a free port: "
+                f"'medienwerk demo --port {port + 1}' or './scripts/demo.sh --port {port + 1}'."
+            ) from exc
+        raise click.ClickException(f"Cannot listen on {host}:{port}: {exc.strerror}. Try another --port.") from exc
 
 
 class _SecretScrubber(logging.Filter):
