@@ -15,7 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
+import requests
+
 from lti.tokens import PermanentServiceError, ServiceSession, TokenClient
+from lti.urlpolicy import same_origin
 
 SCOPE_LINEITEM = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem"
 SCOPE_LINEITEM_READONLY = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem.readonly"
@@ -164,12 +167,21 @@ def _with_query(url: str, params: Mapping[str, str]) -> str:
     return urlunsplit(parts._replace(query=query))
 
 
+def _next_link(response: requests.Response, first_url: str, what: str) -> str | None:
+    """The ``rel="next"`` link of a page, which must stay on the origin of the first page (it is sent our token)."""
+    url = response.links.get("next", {}).get("url")
+    if url and not same_origin(url, first_url):
+        raise PermanentServiceError("bad_answer", f"{what}: the next page is on another origin")
+    return url or None
+
+
 class AgsClient:
     """Calls to one platform's AGS endpoints with the scopes the launch granted."""
 
-    def __init__(self, tokens: TokenClient, scopes: Iterable[str]) -> None:
+    def __init__(self, tokens: TokenClient, scopes: Iterable[str], *, http: requests.Session | None = None) -> None:
+        """``http``: the session for the service URLs (claims): one with a URL policy in the application."""
         self.scopes = tuple(sorted(set(scopes)))
-        self.session = ServiceSession(tokens, self.scopes)
+        self.session = ServiceSession(tokens, self.scopes, http=http)
 
     def can(self, scope: str) -> bool:
         return scope in self.scopes
@@ -207,8 +219,11 @@ class AgsClient:
                 raise PermanentServiceError("bad_answer", "AGS line items: not a list")
             for entry in body:
                 if isinstance(entry, Mapping):
-                    yield LineItem.from_json(entry)
-            url = response.links.get("next", {}).get("url")
+                    item = LineItem.from_json(entry)
+                    if item.id and not same_origin(item.id, lineitems_url):
+                        continue  # scores for it would carry our token to another origin
+                    yield item
+            url = _next_link(response, lineitems_url, "AGS line items")
 
     def find_lineitem(self, lineitems_url: str, *, resource_link_id: str | None, tag: str | None) -> LineItem | None:
         """The first line item with this resource link id and tag (both checked here too: not every platform
@@ -236,6 +251,8 @@ class AgsClient:
             raise PermanentServiceError("bad_answer", "AGS create line item: not JSON") from exc
         if not created.id:
             raise PermanentServiceError("bad_answer", "AGS create line item: no id in the answer")
+        if not same_origin(created.id, lineitems_url):
+            raise PermanentServiceError("bad_answer", "AGS create line item: the id is on another origin")
         return created
 
     def find_or_create_lineitem(self, lineitems_url: str, item: LineItem) -> LineItem:

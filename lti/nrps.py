@@ -12,8 +12,11 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import requests
+
 from lti.roles import Role, map_role
 from lti.tokens import PermanentServiceError, ServiceSession, TokenClient
+from lti.urlpolicy import same_origin
 
 SCOPE_MEMBERSHIPS = "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly"
 MEDIA_MEMBERSHIPS = "application/vnd.ims.lti-nrps.v2.membershipcontainer+json"
@@ -79,8 +82,9 @@ class Roster:
 
 
 class NrpsClient:
-    def __init__(self, tokens: TokenClient) -> None:
-        self.session = ServiceSession(tokens, (SCOPE_MEMBERSHIPS,))
+    def __init__(self, tokens: TokenClient, *, http: requests.Session | None = None) -> None:
+        """``http``: the session for the service URLs (claims): one with a URL policy in the application."""
+        self.session = ServiceSession(tokens, (SCOPE_MEMBERSHIPS,), http=http)
 
     def page(self, url: str) -> tuple[MembershipPage, int]:
         response = self.session.request("GET", url, "NRPS memberships", headers={"Accept": MEDIA_MEMBERSHIPS})
@@ -114,6 +118,9 @@ class NrpsClient:
         while next_url and next_url not in seen and len(seen) < MAX_PAGES:
             seen.add(next_url)
             page, skipped = self.page(next_url)
+            if page.next_url and not same_origin(page.next_url, url):
+                # the next page would receive our bearer token: only on the origin of the first URL
+                raise PermanentServiceError("bad_answer", "NRPS memberships: the next page is on another origin")
             yield page, skipped
             next_url = page.next_url
 

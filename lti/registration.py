@@ -12,7 +12,12 @@
 
 Moodle (``registration_helper::registration_to_config``) derives the tool's privacy settings from the
 ``claims`` and its services from ``scope``; it answers 400 with a short message (``missing_domain``,
-``invalid_redirect_uris`` …) and 401 for a missing or re-used token — surfaced in :class:`RegistrationError`.
+``invalid_redirect_uris`` …) and 401 for a missing or re-used token — surfaced in :class:`RegistrationError`
+when it is one of the known codes (:data:`KNOWN_PLATFORM_ERRORS`); nothing else of an answer is passed on.
+
+The configuration URL comes from whoever opens the registration URL: with a :class:`lti.urlpolicy.UrlPolicy`
+it, and the endpoints the configuration names (token, JWKS, registration), must not point into the tool's own
+network (``url_refused``), and no redirect is followed. What passes is stored and trusted later.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import requests
 
 from lti.errors import LtiError
 from lti.http import TimeoutSession
+from lti.urlpolicy import UrlPolicy, UrlRefused, UrlUnresolvable
 
 TOOL_CONFIGURATION = "https://purl.imsglobal.org/spec/lti-tool-configuration"
 PLATFORM_CONFIGURATION = "https://purl.imsglobal.org/spec/lti-platform-configuration"
@@ -41,7 +47,8 @@ CLAIMS = ("iss", "sub", "name", "given_name", "family_name", "email")
 
 
 class RegistrationError(LtiError):
-    """Dynamic registration failed. ``code`` is stable; ``platform_message`` is what the platform said."""
+    """Dynamic registration failed. ``code`` is stable; ``platform_message`` is the platform's error code when
+    it is a known one (:data:`KNOWN_PLATFORM_ERRORS`): never free text from the answer."""
 
     status = 400
 
@@ -54,7 +61,30 @@ class RegistrationError(LtiError):
             self.status = status
 
 
-# codes: config_unreachable, config_invalid, issuer_mismatch, registration_refused, registration_invalid
+# codes: config_unreachable, config_invalid, issuer_mismatch, registration_refused, registration_invalid,
+# url_refused (the URL points into a private network and is not on the operator's allow-list)
+
+# Error codes of Moodle's registration endpoint and of OpenID Connect / RFC 7591 §3.2.2: the only part of a
+# platform's error answer shown to people (the answer itself could come from anywhere and is never shown).
+KNOWN_PLATFORM_ERRORS = frozenset(
+    {
+        "missing_registration_token",
+        "invalid_registration_token",
+        "token_already_used",
+        "invalid_registration_request",
+        "missing_domain",
+        "domain_targetlinkuri_mismatch",
+        "invalid_redirect_uris",
+        "invalid_redirect_uri",
+        "invalid_client_metadata",
+        "invalid_software_statement",
+        "unapproved_software_statement",
+        "invalid_token",
+        "invalid_request",
+        "unauthorized_client",
+        "access_denied",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -199,17 +229,48 @@ def check_issuer(configuration_url: str, issuer: str) -> None:
         raise RegistrationError("issuer_mismatch", "openid_configuration URL is not below the issuer")
 
 
+def _check(policy: UrlPolicy | None, url: str, name: str) -> None:
+    """``url_refused`` when the policy forbids the URL (nothing has been sent to it)."""
+    if policy is None:
+        return
+    try:
+        policy.check(url)
+    except UrlRefused as exc:
+        raise RegistrationError("url_refused", f"{name}: {exc.detail}") from exc
+    except UrlUnresolvable as exc:
+        raise RegistrationError("config_unreachable", f"{name}: {exc.detail}") from exc
+
+
+def _session(http: requests.Session | None, policy: UrlPolicy | None) -> requests.Session:
+    return http if http is not None else TimeoutSession(policy=policy)
+
+
+def _send(session: requests.Session, method: str, url: str, name: str, **kwargs: Any) -> requests.Response:
+    try:
+        return session.request(method, url, allow_redirects=False, **kwargs)
+    except UrlRefused as exc:  # the checked session refused the address it was about to connect to
+        raise RegistrationError("url_refused", f"{name}: {exc.detail}") from exc
+    except UrlUnresolvable as exc:
+        raise RegistrationError("config_unreachable", f"{name}: {exc.detail}") from exc
+    except requests.RequestException as exc:
+        raise RegistrationError("config_unreachable", type(exc).__name__) from exc
+
+
 def fetch_platform_configuration(
-    configuration_url: str, registration_token: str | None, *, http: requests.Session | None = None
+    configuration_url: str,
+    registration_token: str | None,
+    *,
+    http: requests.Session | None = None,
+    policy: UrlPolicy | None = None,
 ) -> PlatformConfiguration:
+    """GET and check the platform's configuration. With ``policy``, the configuration URL and the endpoints it
+    names must be allowed by it (checked before the request, and again when connecting)."""
     _url(configuration_url, "openid_configuration")
+    _check(policy, configuration_url, "openid_configuration")
     headers = {"Accept": "application/json"}
     if registration_token:
         headers["Authorization"] = f"Bearer {registration_token}"
-    try:
-        resp = (http or TimeoutSession()).get(configuration_url, headers=headers)
-    except requests.RequestException as exc:
-        raise RegistrationError("config_unreachable", type(exc).__name__) from exc
+    resp = _send(_session(http, policy), "GET", configuration_url, "openid_configuration", headers=headers)
     if resp.status_code != 200:
         # the body is not shown: the URL came from outside and could point anywhere
         raise RegistrationError("config_unreachable", f"HTTP {resp.status_code}")
@@ -227,12 +288,17 @@ def fetch_platform_configuration(
     message_types = tuple(
         str(m.get("type")) for m in (messages if isinstance(messages, list) else []) if isinstance(m, Mapping)
     )
+    # the tool calls these (the token and key set URLs are stored and trusted from now on): checked now; the
+    # authorization endpoint is only where browsers are sent
+    endpoints = {name: _url(doc.get(name), name) for name in ("token_endpoint", "jwks_uri", "registration_endpoint")}
+    for name, url in endpoints.items():
+        _check(policy, url, name)
     return PlatformConfiguration(
         issuer=issuer,
         authorization_endpoint=_url(doc.get("authorization_endpoint"), "authorization_endpoint"),
-        token_endpoint=_url(doc.get("token_endpoint"), "token_endpoint"),
-        jwks_uri=_url(doc.get("jwks_uri"), "jwks_uri"),
-        registration_endpoint=_url(doc.get("registration_endpoint"), "registration_endpoint"),
+        token_endpoint=endpoints["token_endpoint"],
+        jwks_uri=endpoints["jwks_uri"],
+        registration_endpoint=endpoints["registration_endpoint"],
         product_family_code=platform.get("product_family_code") or None,
         version=platform.get("version") or None,
         messages_supported=message_types,
@@ -289,34 +355,64 @@ def token_scope(registration_token: str | None) -> str | None:
     return scope if isinstance(scope, str) else None
 
 
+def known_platform_error(resp: requests.Response) -> str | None:
+    """The platform's error code when it is one of :data:`KNOWN_PLATFORM_ERRORS` (a plain-text body such as
+    Moodle's, or ``error`` in a JSON body), else None. Never any other text of the answer."""
+    candidates = [resp.text.strip()[:100]]
+    try:
+        doc = resp.json()
+    except ValueError:
+        doc = None
+    if isinstance(doc, Mapping):
+        candidates.insert(0, str(doc.get("error") or ""))
+    if candidates[-1].startswith("missing required attribute "):
+        attribute = candidates[-1].removeprefix("missing required attribute ")
+        return f"missing required attribute {attribute}" if attribute in _REGISTRATION_FIELDS else None
+    return next((c for c in candidates if c in KNOWN_PLATFORM_ERRORS), None)
+
+
+_REGISTRATION_FIELDS = frozenset(
+    {
+        "application_type",
+        "response_types",
+        "grant_types",
+        "initiate_login_uri",
+        "redirect_uris",
+        "client_name",
+        "jwks_uri",
+        "token_endpoint_auth_method",
+        "scope",
+        TOOL_CONFIGURATION,
+    }
+)
+
+
 def register_tool(
     platform: PlatformConfiguration,
     registration_token: str | None,
     tool: ToolDescription,
     *,
     http: requests.Session | None = None,
+    policy: UrlPolicy | None = None,
 ) -> RegistrationResult:
+    """POST the client registration to the platform's registration endpoint (checked with ``policy``)."""
+    _check(policy, platform.registration_endpoint, "registration_endpoint")
     headers = {"Content-Type": "application/json", "Accept": "application/json"}
     if registration_token:
         headers["Authorization"] = f"Bearer {registration_token}"
-    try:
-        resp = (http or TimeoutSession()).post(
-            platform.registration_endpoint, data=json.dumps(client_registration(tool)), headers=headers
-        )
-    except requests.RequestException as exc:
-        raise RegistrationError("config_unreachable", type(exc).__name__) from exc
+    resp = _send(
+        _session(http, policy),
+        "POST",
+        platform.registration_endpoint,
+        "registration_endpoint",
+        data=json.dumps(client_registration(tool)),
+        headers=headers,
+    )
     if resp.status_code not in (200, 201):
-        message = resp.text.strip()[:300] or None
-        try:
-            doc = resp.json()
-            if isinstance(doc, Mapping):
-                message = str(doc.get("error_description") or doc.get("error") or message)
-        except ValueError:
-            pass
         raise RegistrationError(
             "registration_refused",
             f"HTTP {resp.status_code}",
-            platform_message=message,
+            platform_message=known_platform_error(resp),
             status=400 if resp.status_code < 500 else 502,
         )
     try:

@@ -26,6 +26,7 @@ import requests
 from lti.errors import LtiError
 from lti.http import TimeoutSession
 from lti.keys import ToolKey
+from lti.urlpolicy import UrlRefused, UrlUnresolvable
 
 CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ASSERTION_LIFETIME = 60
@@ -246,23 +247,36 @@ class TokenClient:
 
 
 class ServiceSession:
-    """Authorized calls to a platform service: bearer token, timeouts, one token refresh on 401."""
+    """Authorized calls to a platform service: bearer token, timeouts, one token refresh on 401.
 
-    def __init__(self, tokens: TokenClient, scopes: Iterable[str]) -> None:
+    The service URLs come from launch claims and from the services' answers, so ``http`` (when given) is a
+    session with a :class:`lti.urlpolicy.UrlPolicy` (:class:`lti.http.TimeoutSession`): a refused URL raises
+    :class:`PermanentServiceError` ``url_refused`` before anything is sent to it. Redirects are never
+    followed: the bearer token goes only to the URL asked for. Tokens come from ``tokens.http`` (the
+    registration's token URL, which the operator or the checked dynamic registration stored).
+    """
+
+    def __init__(self, tokens: TokenClient, scopes: Iterable[str], *, http: requests.Session | None = None) -> None:
         self.tokens = tokens
         self.scopes = tuple(sorted(set(scopes)))
+        self._http = http
 
     @property
     def http(self) -> requests.Session:
-        return self.tokens.http
+        return self._http if self._http is not None else self.tokens.http
 
     def request(self, method: str, url: str, what: str, **kwargs: Any) -> requests.Response:
         headers = dict(kwargs.pop("headers", {}) or {})
+        kwargs["allow_redirects"] = False
         token = self.tokens.token(self.scopes)
         for attempt in (1, 2):
             headers["Authorization"] = f"Bearer {token}"
             try:
                 response = self.http.request(method, url, headers=headers, **kwargs)
+            except UrlRefused as exc:
+                raise PermanentServiceError("url_refused", f"{what}: {exc.detail}") from exc
+            except UrlUnresolvable as exc:
+                raise RetryableServiceError("unreachable", f"{what}: {exc.detail}") from exc
             except requests.RequestException as exc:
                 raise error_for_exception(exc, what) from exc
             if response.status_code == 401 and attempt == 1:

@@ -65,6 +65,8 @@ def app(db_uri: str, tmp_path: Path) -> Iterator[Flask]:
             "SQLALCHEMY_DATABASE_URI": db_uri,
             "SECRET_KEY": "test-secret",
             "JOBS_SQLITE_PATH": str(tmp_path / "jobs.sqlite"),
+            # the doubles answer on loopback; tests of the URL policy itself use a stub resolver instead
+            "ALLOWED_PRIVATE_HOSTS": ("127.0.0.1",),
         }
     )
     with app.app_context():

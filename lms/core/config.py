@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
@@ -68,6 +70,23 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise ConfigError(f"{name} must be true or false, not {raw!r}")
 
 
+_HOST_NAME = re.compile(r"(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*")
+
+
+def host_list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """A comma-separated list of host names, IP addresses and CIDR networks, lower case."""
+    entries = tuple(e.strip().lower().rstrip(".") for e in (env.get(name) or "").split(",") if e.strip())
+    for entry in entries:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            if not _HOST_NAME.fullmatch(entry):
+                raise ConfigError(
+                    f"{name}: {entry!r} is neither a host name nor an IP address or network (like 10.0.0.0/8)"
+                ) from None
+    return entries
+
+
 def load_config(instance_path: str, overrides: Mapping[str, Any] | None, env: Mapping[str, str]) -> dict[str, Any]:
     overrides = dict(overrides or {})
     demo = bool(overrides.get("DEMO"))
@@ -91,6 +110,8 @@ def load_config(instance_path: str, overrides: Mapping[str, Any] | None, env: Ma
         "COURSES_DIR": env.get("MEDIENWERK_COURSES_DIR") or str(COURSES_DIR),
         "TIMEZONE": env.get("MEDIENWERK_TIMEZONE") or "Europe/Berlin",
         "PROXY_COUNT": _int(env, "MEDIENWERK_PROXY_COUNT", 0),
+        # hosts / networks on a private network the tool may call for URLs from LMSs (lti/urlpolicy.py)
+        "ALLOWED_PRIVATE_HOSTS": host_list(env, "MEDIENWERK_ALLOWED_PRIVATE_HOSTS"),
         # live tutorials
         "BBB_TIMEOUT": _float(env, "MEDIENWERK_BBB_TIMEOUT", 5.0),
         "LIVE_ATTENDED_PERCENT": _int(env, "MEDIENWERK_LIVE_ATTENDED_PERCENT", 75),

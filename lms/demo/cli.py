@@ -15,6 +15,7 @@ from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.serving import run_simple
 
 from lms.app import create_app
+from lms.core.config import host_list
 from lms.core.extensions import db
 from lms.demo.bbb_double import create_bbb_double
 from lms.demo.platform import PlatformDouble, create_platform_app, register_double
@@ -26,7 +27,12 @@ from lms.demo.platform import PlatformDouble, create_platform_app, register_doub
 def demo(port: int, host: str) -> None:
     """Serve the tool with a demo LMS at /demo/ (SQLite, jobs in-process, doubles for LMS and BBB)."""
     base = f"http://127.0.0.1:{port}"
-    overrides: dict[str, Any] = {"DEMO": True, "BASE_URL": os.environ.get("MEDIENWERK_BASE_URL") or base}
+    overrides: dict[str, Any] = {
+        "DEMO": True,
+        "BASE_URL": os.environ.get("MEDIENWERK_BASE_URL") or base,
+        # the demo LMS answers on loopback: dynamic registration and AGS/NRPS may call it
+        "ALLOWED_PRIVATE_HOSTS": ("127.0.0.1", *host_list(os.environ, "MEDIENWERK_ALLOWED_PRIVATE_HOSTS")),
+    }
     bbb_app = None
     if not os.environ.get("MEDIENWERK_BBB_URL"):
         # the BBB double at /bbb, with a fresh secret per run (its meetings live in memory anyway)

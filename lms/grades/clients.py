@@ -3,6 +3,10 @@
 Used by grades (AGS) and rosters (NRPS). Tokens are cached per registration and scope set in the shared state
 store (database or Redis), so every process of an installation uses the same token until it expires; a small
 per-process memo in front saves a store read per call.
+
+The service URLs come from launch claims and from the services' answers: they are called through a session with
+the URL policy (public addresses only, or those in ``MEDIENWERK_ALLOWED_PRIVATE_HOSTS``; no redirects). Tokens
+come from the registration's token URL, which an operator typed or the checked dynamic registration stored.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
+from flask import current_app
+
 from lms.core.state import get_state_store
 from lms.platforms.models import Platform
 from lms.platforms.services import active_key
@@ -20,6 +26,7 @@ from lti.http import TimeoutSession
 from lti.keys import ToolKey
 from lti.nrps import NrpsClient
 from lti.tokens import ServiceRegistration, TokenClient
+from lti.urlpolicy import UrlPolicy
 
 _local = threading.local()
 
@@ -29,6 +36,20 @@ def http_session() -> TimeoutSession:
     session = getattr(_local, "session", None)
     if session is None:
         session = _local.session = TimeoutSession()
+    return session
+
+
+def url_policy() -> UrlPolicy:
+    """The rule for URLs from outside, with this installation's allow-list."""
+    return UrlPolicy(allow=tuple(current_app.config.get("ALLOWED_PRIVATE_HOSTS") or ()))
+
+
+def service_http_session() -> TimeoutSession:
+    """The session for service URLs from claims (checked, pinned, no redirects); one per thread and policy."""
+    policy = url_policy()
+    session = getattr(_local, "service_session", None)
+    if session is None or session.url_policy != policy:
+        session = _local.service_session = TimeoutSession(policy=policy)
     return session
 
 
@@ -76,8 +97,8 @@ def token_client(platform: Platform) -> TokenClient:
 
 
 def ags_client(platform: Platform, scopes: Iterable[str]) -> AgsClient:
-    return AgsClient(token_client(platform), scopes)
+    return AgsClient(token_client(platform), scopes, http=service_http_session())
 
 
 def nrps_client(platform: Platform) -> NrpsClient:
-    return NrpsClient(token_client(platform))
+    return NrpsClient(token_client(platform), http=service_http_session())

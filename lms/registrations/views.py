@@ -12,7 +12,7 @@ import logging
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, current_app, render_template, request
 
 from lms.audit.services import record
 from lms.registrations.services import (
@@ -28,6 +28,7 @@ from lti.registration import (
     fetch_platform_configuration,
     register_tool,
 )
+from lti.urlpolicy import UrlPolicy
 
 log = logging.getLogger(__name__)
 bp = Blueprint("registrations", __name__, url_prefix="/lti")
@@ -36,7 +37,15 @@ INVITATION_STATUS = {"unknown": 404, "used": 410, "revoked": 410, "expired": 410
 
 
 def _error(code: str, status: int, platform_message: str | None = None) -> Any:
+    """The error page: our own message for ``code``; of the platform's answer at most a known error code
+    (:data:`lti.registration.KNOWN_PLATFORM_ERRORS`), never its text."""
     return render_template("registrations/error.html", code=code, platform_message=platform_message), status
+
+
+def _url_policy() -> UrlPolicy:
+    """The URL in the request (and what it names) must not point into our network, unless the operator allows
+    that network (``MEDIENWERK_ALLOWED_PRIVATE_HOSTS``)."""
+    return UrlPolicy(allow=tuple(current_app.config.get("ALLOWED_PRIVATE_HOSTS") or ()))
 
 
 def _params() -> tuple[str, str, str]:
@@ -86,11 +95,12 @@ def register() -> Any:
         )
     assert invitation is not None
     try:
-        config = fetch_platform_configuration(configuration_url, registration_token or None)
+        policy = _url_policy()
+        config = fetch_platform_configuration(configuration_url, registration_token or None, policy=policy)
         check_issuer_free(invitation, config.issuer)  # before the platform registers anything
         if not claim_invitation(invitation):
             return _error("invitation_used", 410)
-        result = register_tool(config, registration_token or None, _tool_description())
+        result = register_tool(config, registration_token or None, _tool_description(), policy=policy)
         stored = record_registration(invitation, result)
         record(
             "platform_registered",
