@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import re
 import secrets
+import socket
 from pathlib import Path
 from typing import Any
 
