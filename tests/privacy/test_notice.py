@@ -157,8 +157,11 @@ def test_every_page_has_the_footer_links(lti: Lti, client: Any) -> None:
     english = lti.launch_with("trainer", **{LTI + "launch_presentation": {"locale": "en"}})
     assert _footer_links(english.text) == ["/privacy?lang=en", "/accessibility?lang=en"]
     assert all(token not in link for link in _footer_links(english.text))
-    # error pages and the public pages themselves
+    assert landing.text.count('target="_blank" rel="noopener">Datenschutz<span class="visually-hidden">') == 1
+    # error pages and the public pages themselves (which link to each other in the same window)
     for url, status in (("/t/expired/", 401), ("/nowhere", 404), ("/privacy", 200), ("/accessibility", 200)):
         resp = client.get(url)
         assert resp.status_code == status
-        assert _footer_links(resp.get_data(as_text=True)) == ["/privacy", "/accessibility"]
+        page = resp.get_data(as_text=True)
+        assert _footer_links(page) == ["/privacy", "/accessibility"]
+        assert ('target="_blank"' in page.split("<footer")[1]) == url.startswith(("/t/", "/nowhere"))

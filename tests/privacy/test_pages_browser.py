@@ -25,15 +25,23 @@ def test_public_pages_have_no_axe_violations(lti: Lti, browser: Any, path: str) 
     context.close()
 
 
-def test_footer_leads_from_a_tool_page_to_both_pages(lti: Lti, browser: Any) -> None:
-    landing = lti.launch("volunteer")
+def test_footer_opens_both_pages_from_the_tool_in_the_lms_frame(lti: Lti, browser: Any) -> None:
+    """Inside the LMS's iframe the footer opens the pages in a new window (the frame keeps the tool)."""
     context = browser.new_context()
     page = context.new_page()
-    page.goto(landing.url)
-    footer = page.get_by_role("contentinfo")
-    footer.get_by_role("link", name="Datenschutz").click()
-    page.get_by_role("heading", level=1, name="Datenschutzhinweise").wait_for()
-    page.go_back()
-    page.get_by_role("contentinfo").get_by_role("link", name="Barrierefreiheit").click()
-    page.get_by_role("heading", level=1, name="Erklärung zur Barrierefreiheit").wait_for()
+    page.goto(lti.platform.url + "/")
+    page.get_by_role("link", name="Botschafterin Lena (Lernende)").click()
+    frame = page.frame_locator("iframe[name=tool]")
+    frame.get_by_text("Hallo Lena Schreiner!").first.wait_for(timeout=15000)
+    for link, heading in (
+        ("Datenschutz", "Datenschutzhinweise"),
+        ("Barrierefreiheit", "Erklärung zur Barrierefreiheit"),
+    ):
+        with context.expect_page() as opened:
+            frame.get_by_role("contentinfo").get_by_role("link", name=link).click()
+        window = opened.value
+        window.get_by_role("heading", level=1, name=heading).wait_for()
+        assert axe_violations(window) == []
+        window.close()
+    frame.get_by_text("Hallo Lena Schreiner!").first.wait_for()  # the tool is still there
     context.close()
