@@ -12,6 +12,7 @@ the coordinators' list of awards with revocation and re-issue.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, g, redirect, render_template, request, url_for
@@ -281,10 +282,15 @@ def reissue(award_id: str) -> Any:
 # --- the module overview's part (templates/certificates/_overview.html) ------------------------------------
 
 
-def overview_certificates(launch: Any) -> list[queries.Certificate]:
-    """A volunteer's certificates for the module overview, after checking the tiers (a template global: the
-    overview belongs to the progress domain, which cannot call this one)."""
+def overview_certificates(launch: Any, tiers: Iterable[Any] | None = None) -> list[queries.Certificate]:
+    """A volunteer's certificates for the module overview (a template global: the overview belongs to the progress
+    domain, which cannot call this one). ``tiers`` is the overview's own tier progress: a tier it shows as reached
+    without an award is awarded here, so the common case costs one query."""
     if launch is None or launch.role != "volunteer":
         return []
-    services.award_if_reached(launch.user_id)
-    return queries.certificates_of(launch.user_id)
+    certs = queries.certificates_of(launch.user_id)
+    held = {c.tier_id for c in certs}
+    missing = tiers is None or any(t.achieved and t.qualification.id not in held for t in tiers)
+    if missing and services.award_if_reached(launch.user_id):
+        certs = queries.certificates_of(launch.user_id)
+    return certs
