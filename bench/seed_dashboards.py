@@ -9,7 +9,8 @@ What it creates (deterministic for a given --seed):
   each (some two), last launches spread over the last 180 days;
 - progress in the course served now (every item of every module): item states, self-check attempts with
   per-question results (each question has its own difficulty), task hand-ins (approved, waiting for review,
-  returned), and the event log the detail page's timeline reads; many start module 1-2, few finish all;
+  returned), the completions the app remembers (module_completion) and the event log the detail page's timeline
+  reads; many start module 1-2, few finish all;
 - about 10 live tutorials per chamber (past 12 months and next 2), sign-ups (confirmed, waitlisted) and
   attendance for the past ones;
 - NRPS rosters for some courses, including learners who never launched the tool.
@@ -225,6 +226,7 @@ def seed(app: Any, *, volunteers: int = 10_000, chambers: int = 20, seed: int = 
         TASK_SUBMITTED,
         VIEWED,
         ItemProgress,
+        ModuleCompletion,
         ProgressEvent,
         QuestionResult,
         QuizAttempt,
@@ -259,6 +261,7 @@ def seed(app: Any, *, volunteers: int = 10_000, chambers: int = 20, seed: int = 
                 QuestionResult,
                 TaskSubmission,
                 ItemProgress,
+                ModuleCompletion,
                 ProgressEvent,
                 LiveSession,
                 Signup,
@@ -369,6 +372,7 @@ def seed(app: Any, *, volunteers: int = 10_000, chambers: int = 20, seed: int = 
             trainers_of[chamber_id] = staff[1:]
 
         # -- volunteers and their progress ----------------------------------------------------------------------------
+        progress_models = (ItemProgress, ProgressEvent, QuizAttempt, QuestionResult, TaskSubmission, ModuleCompletion)
         non_central = [c["id"] for c in chamber_rows if not c["is_central"]]
         summary.central_chamber_id = chamber_rows[0]["id"]
         summary.largest_chamber_id = non_central[0]
@@ -429,7 +433,7 @@ def seed(app: Any, *, volunteers: int = 10_000, chambers: int = 20, seed: int = 
                     _progress(
                         w, ids, rng, modules, difficulty, user_id, n_started, begin, last, now,
                         trainers_of[chamber_id],
-                        models=(ItemProgress, ProgressEvent, QuizAttempt, QuestionResult, TaskSubmission),
+                        models=progress_models,
                         kinds=(VIEWED, COMPLETED, QUIZ_ATTEMPTED, TASK_SUBMITTED, TASK_APPROVED, TASK_RETURNED),
                         statuses=(SUBMITTED, APPROVED, RETURNED),
                     )  # fmt: skip
@@ -625,7 +629,7 @@ def _progress(  # noqa: C901, PLR0912, PLR0913, PLR0915
     statuses: tuple[str, ...],
 ) -> None:
     """One volunteer's item states, attempts, hand-ins and events, in the order of the course."""
-    ItemProgress, ProgressEvent, QuizAttempt, QuestionResult, TaskSubmission = models  # noqa: N806
+    ItemProgress, ProgressEvent, QuizAttempt, QuestionResult, TaskSubmission, ModuleCompletion = models  # noqa: N806
     VIEWED, COMPLETED, QUIZ_ATTEMPTED, TASK_SUBMITTED, TASK_APPROVED, TASK_RETURNED = kinds  # noqa: N806
     SUBMITTED, APPROVED, RETURNED = statuses  # noqa: N806
 
@@ -660,6 +664,7 @@ def _progress(  # noqa: C901, PLR0912, PLR0913, PLR0915
         w.add(ProgressEvent, row)
 
     for module, viewed, finish in plan:
+        completions: list[dt.datetime] = []
         for index, item in enumerate(module.items[:viewed]):
             at = moments[step]
             step += 1
@@ -790,6 +795,18 @@ def _progress(  # noqa: C901, PLR0912, PLR0913, PLR0915
                 row["task_status"] = status
                 row["updated_at"] = t
             w.add(ItemProgress, row)
+            if row["completed_at"] is not None:
+                completions.append(row["completed_at"])
+        if len(completions) == len(module.items):  # the app remembers the first completion of a module
+            w.add(
+                ModuleCompletion,
+                {
+                    "user_id": user_id,
+                    "module_id": module.id,
+                    "module_version": module.version,
+                    "completed_at": max(completions),
+                },
+            )
 
 
 def main() -> int:
