@@ -39,6 +39,7 @@ def _select_locale() -> str:
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Application factory: load config, bind extensions, register blueprints, CLI and error pages."""
     app = Flask(
+    test_config = _cli_defaults(test_config)
         "lms",  # the package: its root path holds static/ and translations/
         instance_path=os.environ.get("MEDIENWERK_INSTANCE_PATH") or None,
         template_folder=str(TEMPLATES_DIR),
@@ -89,9 +90,40 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         except Exception:
             db.session.rollback()
             return {"status": "unavailable"}, 503
+    _register_secret_guard(app, test_config)
         return {"status": "ok"}, 200
 
     return app
+def _cli_defaults(test_config: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+    """``flask --app lms …`` calls the factory without arguments from inside the command line: treat it like
+    ``medienwerk …`` (lms/cli.py), whose commands that sign nothing (``courses check``, ``db check``) run
+    without MEDIENWERK_SECRET_KEY. Serving still needs the key (:func:`_register_secret_guard`)."""
+    import click
+
+    if test_config is None and click.get_current_context(silent=True) is not None:
+        return {"CLI": True}
+    return test_config
+
+
+def _register_secret_guard(app: Flask, test_config: Mapping[str, Any] | None) -> None:
+    """The secret key is required lazily on the command line: an app made for a command without
+    MEDIENWERK_SECRET_KEY got a throw-away key, so it must not answer requests (``flask --app lms run``):
+    launch tokens signed with it would break at the next start."""
+    config = app.config
+    own_key = os.environ.get("MEDIENWERK_SECRET_KEY") or (test_config or {}).get("SECRET_KEY")
+    if not config.get("CLI") or config["DEMO"] or config["TESTING"] or own_key:
+        return
+
+    @app.before_request
+    def refuse() -> Response:
+        return Response(
+            "MEDIENWERK_SECRET_KEY is not set; the tool does not serve without it. "
+            "(For a local try-out use 'medienwerk demo'.)\n",
+            status=503,
+            mimetype="text/plain",
+        )
+
+
 
 
 def _register_domains(app: Flask) -> None:

@@ -14,6 +14,7 @@ from flask import Flask
 from flask.cli import FlaskGroup, run_command
 
 from lms.app import create_app
+from lms.commands import whole_first_lines
 from lms.core.config import ConfigError
 from lms.demo.cli import demo
 
@@ -25,9 +26,19 @@ def _factory() -> Flask:
         raise click.ClickException(str(exc)) from exc
 
 
+# FlaskGroup's own options choose another app (--app), debug mode (--debug) and a .env file (--env-file, which
+# needs python-dotenv): meaningless for the medienwerk command, which always serves lms.create_app
+_FLASK_OPTIONS = ("app", "debug", "env_file")
+
+
 class _Group(FlaskGroup):
     """Flask's group without plugin commands: Flask-Migrate's own ``db`` group (init, migrate, a folder default
-    that is wrong for this package) must not shadow ours (:mod:`lms.commands`)."""
+    that is wrong for this package) must not shadow ours (:mod:`lms.commands`). Without Flask's ``--app``,
+    ``--debug`` and ``--env-file`` options."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.params = [p for p in self.params if p.name not in _FLASK_OPTIONS]
 
     def _load_plugin_commands(self) -> None:
         self._loaded_plugin_commands = True
@@ -52,3 +63,4 @@ class _RunCommand(click.Command):
 
 main.add_command(_RunCommand("run", params=run_command.params, callback=run_command.callback, help=run_command.help))
 main.add_command(demo)
+whole_first_lines(main)

@@ -34,6 +34,18 @@ def register_cli(app: Flask) -> None:
     registrations_cli.init_cli(app.cli, groups)
     live_sessions_cli.init_cli(app.cli, groups)
     certificates_cli.init_cli(app.cli, groups)
+    whole_first_lines(app.cli)
+
+
+def whole_first_lines(group: click.Group) -> None:
+    """Command lists show each command's first paragraph whole (wrapped if long), never cut off with "..."
+    (click cuts at the width and after the first full stop, e.g. in "Art. 15")."""
+    for command in group.commands.values():
+        if command.help and not command.short_help:
+            first = command.help.split("\f")[0].strip().split("\n\n")[0]
+            command.short_help = " ".join(first.split())
+        if isinstance(command, click.Group):
+            whole_first_lines(command)
 
 
 # -- db -----------------------------------------------------------------------------------------------
@@ -42,12 +54,27 @@ def db_group() -> None:
     """The database schema (migrations shipped inside the package)."""
 
 
+def _verbose_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--verbose", "-v", is_flag=True, help="Show Alembic's log line of every migration step")(fn)
+
+
+def _migration_log(verbose: bool) -> None:
+    """Alembic logs every step at INFO (lms/migrations/env.py): quiet unless --verbose."""
+    current_app.config["MIGRATIONS_QUIET"] = not verbose
+
+
 @db_group.command("upgrade")
 @click.argument("revision", default="head")
+@_verbose_option
 @with_appcontext
-def db_upgrade(revision: str) -> None:
-    """Apply the migrations (safe to run twice) and give the tool its signing key if it has none."""
+def db_upgrade(revision: str, verbose: bool) -> None:
+    """Apply the migrations (safe to run twice) and give the tool its signing key if it has none.
+
+    REVISION: the migration to go to (default: head, the newest).
+    """
     import flask_migrate
+
+    _migration_log(verbose)
 
     from lms.platforms.services import ensure_active_key
 
@@ -58,20 +85,26 @@ def db_upgrade(revision: str) -> None:
 
 
 @db_group.command("check")
+@_verbose_option
 @with_appcontext
-def db_check() -> None:
+def db_check(verbose: bool) -> None:
     """Fail when the models and the migrations disagree."""
     import flask_migrate
+
+    _migration_log(verbose)
 
     flask_migrate.check()
 
 
 @db_group.command("downgrade")
 @click.argument("revision", default="-1")
+@_verbose_option
 @with_appcontext
-def db_downgrade(revision: str) -> None:
+def db_downgrade(revision: str, verbose: bool) -> None:
     """Undo migrations down to REVISION (default: the last one)."""
     import flask_migrate
+
+    _migration_log(verbose)
 
     flask_migrate.downgrade(revision=revision)
 
@@ -94,8 +127,8 @@ def platform() -> None:
 
 @platform.command("add")
 @click.option("--issuer", required=True, help="The platform's issuer, e.g. https://moodle.hwk-beispiel.de")
-@click.option("--client-id", required=True)
-@click.option("--deployment-id", required=True)
+@click.option("--client-id", required=True, help="The client id the LMS gave the tool")
+@click.option("--deployment-id", required=True, help="The LMS's deployment id of the tool")
 @click.option("--auth-login-url", required=True, help="Moodle: …/mod/lti/auth.php")
 @click.option("--auth-token-url", required=True, help="Moodle: …/mod/lti/token.php")
 @click.option("--key-set-url", required=True, help="Moodle: …/mod/lti/certs.php")
@@ -167,8 +200,8 @@ def _set_enabled(issuer: str, client_id: str | None, enabled: bool) -> None:
 
 
 @platform.command("disable")
-@click.option("--issuer", required=True)
-@click.option("--client-id", default=None)
+@click.option("--issuer", required=True, help="The platform's issuer, as in 'platform list'")
+@click.option("--client-id", default=None, help="Only this registration of the issuer (default: all of them)")
 @with_appcontext
 def platform_disable(issuer: str, client_id: str | None) -> None:
     """Stop launches from a registration without deleting data."""
@@ -176,8 +209,8 @@ def platform_disable(issuer: str, client_id: str | None) -> None:
 
 
 @platform.command("enable")
-@click.option("--issuer", required=True)
-@click.option("--client-id", default=None)
+@click.option("--issuer", required=True, help="The platform's issuer, as in 'platform list'")
+@click.option("--client-id", default=None, help="Only this registration of the issuer (default: all of them)")
 @with_appcontext
 def platform_enable(issuer: str, client_id: str | None) -> None:
     """Resume launches from a registration."""
@@ -302,7 +335,7 @@ def keys_decrypt() -> None:
 @click.option("--workers", default=4, show_default=True, type=int, help="worker threads")
 @with_appcontext
 def worker(workers: int) -> None:
-    """Run the background jobs from the Redis queue (with MEDIENWERK_REDIS_URL set)."""
+    """Run background jobs from Redis (needs MEDIENWERK_REDIS_URL)."""
     from lms.core.jobs import jobs
 
     if not current_app.config.get("REDIS_URL"):
@@ -344,12 +377,14 @@ def courses_check() -> None:
 # -- report -------------------------------------------------------------------------------------------
 @click.group()
 def report() -> None:
-    """Reports for operators (the coordinators see the same on their pages)."""
+    """Reports for operators (coordinators see the same on their pages)."""
 
 
 @report.command("progress")
 @click.option("--chamber", "chamber_slug", default=None, help="Chamber slug (default: every chamber)")
-@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv", show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv", show_default=True, help="File format"
+)
 @click.option("--semicolon", is_flag=True, help="CSV with ';' between columns (German Excel)")
 @click.option(
     "--output",

@@ -12,6 +12,10 @@ config = context.config
 # This line sets up loggers basically.
 if config.config_file_name is not None:
     fileConfig(config.config_file_name, disable_existing_loggers=False)
+    if current_app.config.get("MIGRATIONS_QUIET"):
+        # `medienwerk db …` without --verbose and the demo: no INFO line per migration step
+        for name in ("alembic", "flask_migrate"):
+            logging.getLogger(name).setLevel(logging.WARNING)
 logger = logging.getLogger("alembic.env")
 
 
