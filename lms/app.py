@@ -38,8 +38,8 @@ def _select_locale() -> str:
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Application factory: load config, bind extensions, register blueprints, CLI and error pages."""
-    app = Flask(
     test_config = _cli_defaults(test_config)
+    app = Flask(
         "lms",  # the package: its root path holds static/ and translations/
         instance_path=os.environ.get("MEDIENWERK_INSTANCE_PATH") or None,
         template_folder=str(TEMPLATES_DIR),
@@ -82,6 +82,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     _register_unit_of_work(app)
     _register_security_headers(app)
     _register_template_helpers(app)
+    _register_secret_guard(app, test_config)
 
     @app.get("/healthz")
     def healthz() -> tuple[dict[str, str], int]:
@@ -90,10 +91,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         except Exception:
             db.session.rollback()
             return {"status": "unavailable"}, 503
-    _register_secret_guard(app, test_config)
         return {"status": "ok"}, 200
 
     return app
+
+
 def _cli_defaults(test_config: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
     """``flask --app lms …`` calls the factory without arguments from inside the command line: treat it like
     ``medienwerk …`` (lms/cli.py), whose commands that sign nothing (``courses check``, ``db check``) run
@@ -122,8 +124,6 @@ def _register_secret_guard(app: Flask, test_config: Mapping[str, Any] | None) ->
             status=503,
             mimetype="text/plain",
         )
-
-
 
 
 def _register_domains(app: Flask) -> None:
