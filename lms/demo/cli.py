@@ -24,13 +24,26 @@ from lms.demo.platform import PlatformDouble, create_platform_app, register_doub
 
 
 @click.command("demo")
-@click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int, help="Port for the tool, the demo LMS and BBB")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on (0.0.0.0: reachable from other machines; links still name 127.0.0.1 unless "
+    "MEDIENWERK_BASE_URL is set)",
+)
 def demo(port: int, host: str) -> None:
-    """Serve the tool with a demo LMS at /demo/ (SQLite, jobs in-process, doubles for LMS and BBB)."""
+    """Serve the tool and a demo LMS on one port (not for production).
+
+    The demo LMS at /demo/ launches the tool over real LTI 1.3 as a volunteer, a trainer or a coordinator; the
+    tool keeps its data in a SQLite file in the instance folder, runs its jobs in-process and talks to doubles
+    of the LMS services and of BigBlueButton. E-mails are shown at /demo-mail/ instead of being sent.
+    """
+    check_port(host, port)
     base = f"http://127.0.0.1:{port}"
     overrides: dict[str, Any] = {
         "DEMO": True,
+        "MIGRATIONS_QUIET": True,  # no Alembic INFO line per migration above the banner
         "BASE_URL": os.environ.get("MEDIENWERK_BASE_URL") or base,
         # the demo LMS answers on loopback: dynamic registration and AGS/NRPS may call it
         "ALLOWED_PRIVATE_HOSTS": ("127.0.0.1", *host_list(os.environ, "MEDIENWERK_ALLOWED_PRIVATE_HOSTS")),
@@ -114,6 +127,9 @@ class _SecretScrubber(logging.Filter):
         (re.compile(r"(/live-feed/)[^/ \"?]+"), r"\1…"),
     )
 
+    # werkzeug colours its request lines; in the demo's log they are noise ("\x1b[33m"), so they go too
+    _ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
     def filter(self, record: logging.LogRecord) -> bool:
         if record.args and isinstance(record.args, tuple):
             record.args = tuple(self.scrub(a) if isinstance(a, str) else a for a in record.args)
@@ -123,6 +139,7 @@ class _SecretScrubber(logging.Filter):
 
     @classmethod
     def scrub(cls, text: str) -> str:
+        text = cls._ANSI.sub("", text)
         for pattern, replacement in cls._PATTERNS:
             text = pattern.sub(replacement, text)
         return text

@@ -274,6 +274,9 @@ class PlatformDouble:
             value = getattr(persona, name)
             if value:
                 body[name] = value
+        # the providers see the launch's own resource link (a deep-linked link's, not the course's first one:
+        # otherwise its AGS claim names the first link's grade column); the overrides still have the last word
+        body.update(overrides)
         for provider in self.claim_providers:
             provider(self, persona_key, body)
         body.update(overrides)
@@ -402,6 +405,11 @@ class PlatformDouble:
                 }
                 self.links.append(link)
                 added.append(link)
+        services = getattr(self, "services", None)  # lms.demo.platform_services, where mounted
+        for link in added:
+            if services is not None and isinstance(link["lineItem"], Mapping):
+                # like Moodle: a content item with a lineItem gets a grade column of its own
+                services.link_lineitem(str(self.context["id"]), link["id"], line_item=link["lineItem"])
         return added
 
     # -- dynamic registration (LTI Dynamic Registration 1.0; Moodle's openid-registration.php) ----------
@@ -572,7 +580,8 @@ def create_platform_app(double: PlatformDouble) -> Flask:
 
     @app.get("/double-static/<path:filename>")
     def double_static(filename: str) -> Any:
-        if not filename.startswith("demo-platform"):
+        # its own script, and the tool's style sheet, so that the course page looks the same on its own port (tests)
+        if not filename.startswith("demo-platform") and filename != "medienwerk.css":
             abort(404)
         return send_from_directory(STATIC_DIR, filename)
 

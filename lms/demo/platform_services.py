@@ -180,8 +180,11 @@ class PlatformServices:
             self.lineitems[number] = item
             return item
 
-    def link_lineitem(self, context_id: str, resource_link_id: str) -> dict[str, Any]:
-        """The line item coupled with a resource link (Moodle: the activity's grade item), created on demand."""
+    def link_lineitem(
+        self, context_id: str, resource_link_id: str, *, line_item: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """The line item coupled with a resource link (Moodle: the activity's grade item), created on demand;
+        for a link made by deep linking from its content item's ``lineItem`` (label, maximum, resourceId, tag)."""
         with self._lock:
             for item in self.lineitems.values():
                 if (
@@ -190,7 +193,16 @@ class PlatformServices:
                     and item.get("_coupled")
                 ):
                     return item
-            item = self.add_lineitem(context_id, "medienwerk", 100, resource_link_id=resource_link_id)
+            wanted = line_item or {}
+            maximum = wanted.get("scoreMaximum")
+            item = self.add_lineitem(
+                context_id,
+                str(wanted.get("label") or "medienwerk"),
+                float(maximum) if isinstance(maximum, int | float) and maximum > 0 else 100,
+                resource_link_id=resource_link_id,
+                resource_id=wanted.get("resourceId"),
+                tag=wanted.get("tag"),
+            )
             item["_coupled"] = True
             return item
 
@@ -339,8 +351,11 @@ class PlatformServices:
 
     # -- the launch claims -----------------------------------------------------------------------------
     def add_claims(self, double: PlatformDouble, persona_key: str, claims: dict[str, Any]) -> None:
-        context = claims.get("https://purl.imsglobal.org/spec/lti/claim/context") or {}
-        link = claims.get("https://purl.imsglobal.org/spec/lti/claim/resource_link") or {}
+        context = claims.get("https://purl.imsglobal.org/spec/lti/claim/context")
+        link = claims.get("https://purl.imsglobal.org/spec/lti/claim/resource_link")
+        # a claim left out (DROP) or malformed by a test: a deep-linking request has no resource link
+        context = context if isinstance(context, Mapping) else {}
+        link = link if isinstance(link, Mapping) else {}
         context_id = str(context.get("id", ""))
         if self.ags_mode != "off" and context_id:
             endpoint: dict[str, Any] = {"scope": list(self.ags_scopes), "lineitems": self.lineitems_url(context_id)}

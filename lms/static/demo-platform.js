@@ -4,6 +4,16 @@
 (function () {
   "use strict";
   var store = {};
+  // the role buttons: the one launched last is marked (aria-current), not always the first one
+  function markLaunched(link) {
+    var links = document.querySelectorAll(".demo-launches a, .demo-links a");
+    for (var i = 0; i < links.length; i++) { links[i].removeAttribute("aria-current"); }
+    link.setAttribute("aria-current", "true");
+  }
+  document.addEventListener("click", function (event) {
+    var link = event.target && event.target.closest ? event.target.closest(".demo-launches a, .demo-links a") : null;
+    if (link) { markLaunched(link); }
+  });
   window.addEventListener("message", function (event) {
     var data = event.data;
     if (!data || typeof data !== "object") { return; }
