@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 from collections.abc import Mapping
 from typing import Any
 
@@ -46,6 +47,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         static_folder="static",
     )
     app.config.update(load_config(app.instance_path, test_config, environ()))
+    from lms.core.urls import DatabaseIntConverter
+
+    app.url_map.converters["int"] = DatabaseIntConverter  # before any route: ids beyond the database's range 404
     os.makedirs(app.instance_path, exist_ok=True)
     logging.getLogger("lms").setLevel(logging.INFO)
     from lms.core.logs import install as install_log_redaction
@@ -62,10 +66,14 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     from lms.core.state import DbStateStore, RedisStateStore
 
-    store = RedisStateStore(app.config["REDIS_URL"]) if app.config["REDIS_URL"] else DbStateStore()
+    redis_url = app.config["REDIS_URL"]
+    store = RedisStateStore(redis_url, timeout=app.config["REDIS_TIMEOUT"]) if redis_url else DbStateStore()
     app.extensions["medienwerk"] = {"state_store": store}
 
     _register_domains(app)
+    from lms.core import limits
+
+    limits.init_app(app)
 
     from lms.core.jobs import jobs, maybe_start_embedded
 
@@ -86,14 +94,47 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     @app.get("/healthz")
     def healthz() -> tuple[dict[str, str], int]:
-        try:
-            db.session.execute(text("SELECT 1"))
-        except Exception:
-            db.session.rollback()
-            return {"status": "unavailable"}, 503
+        """Liveness: the process serves (CONTRACT: HTTP). Dependencies are /readyz's business."""
         return {"status": "ok"}, 200
 
+    @app.get("/readyz")
+    def readyz() -> tuple[dict[str, Any], int]:
+        """Readiness: the database, Redis (when configured) and the job queue answer; 503 naming what does not."""
+        checks = _readiness(app)
+        ready = all(state in ("ok", "not configured") for state in checks.values())
+        status = "ok" if ready else "unavailable"
+        return {"status": status, "checks": checks}, 200 if ready else 503
+
     return app
+
+
+def _readiness(app: Flask) -> dict[str, str]:
+    from lms.core.errors import OUTAGE_ERRORS, rollback_quietly
+    from lms.core.jobs import jobs
+    from lms.core.state import RedisStateStore
+
+    checks: dict[str, str] = {}
+    try:
+        db.session.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except OUTAGE_ERRORS:
+        checks["database"] = "unavailable"
+    rollback_quietly()
+    store = app.extensions["medienwerk"]["state_store"]
+    checks["redis"] = "not configured"
+    if isinstance(store, RedisStateStore):
+        try:
+            store.ping()
+            checks["redis"] = "ok"
+        except OUTAGE_ERRORS:
+            checks["redis"] = "unavailable"
+    queue_errors: tuple[type[Exception], ...] = (*OUTAGE_ERRORS, OSError, sqlite3.Error)
+    try:
+        jobs.ping()
+        checks["jobs"] = "ok"
+    except queue_errors:
+        checks["jobs"] = "unavailable"
+    return checks
 
 
 def _cli_defaults(test_config: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
@@ -175,12 +216,21 @@ def _register_unit_of_work(app: Flask) -> None:
     successful response (below 400) and rolls back otherwise, or when the view raised. A failing commit becomes
     the error page, so nothing is reported as saved that was not."""
 
+    from lms.core.errors import OUTAGE_ERRORS, outage_response, rollback_quietly
+
     @app.after_request
     def commit(response: Response) -> Response:
-        if response.status_code < 400:
+        if response.status_code >= 400:
+            rollback_quietly()
+            return response
+        try:
             db.session.commit()
-        else:
-            db.session.rollback()
+        except OUTAGE_ERRORS as exc:  # the database went away before the commit: nothing was saved
+            outage = outage_response(exc)
+            for header in SECURITY_HEADERS:  # set on the answer that could not be sent (the hook ran first)
+                if header in response.headers and header not in outage.headers:
+                    outage.headers[header] = response.headers[header]
+            return outage
         return response
 
     @app.teardown_request
@@ -189,20 +239,43 @@ def _register_unit_of_work(app: Flask) -> None:
             db.session.rollback()
 
 
+SECURITY_HEADERS = (
+    "Content-Security-Policy",
+    "Referrer-Policy",
+    "X-Content-Type-Options",
+    "Strict-Transport-Security",
+)
+
+
 def _register_security_headers(app: Flask) -> None:
+    """CSP with frame-ancestors and form-action limited to the platforms, HSTS over HTTPS (lms/core/headers.py).
+    Runs before the unit of work's commit, while the launch's platform is still loaded."""
+    from redis.exceptions import RedisError
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from lms.core import headers
+    from lms.platforms.services import platform_urls
+
+    def frame_origins(response: Response) -> set[str] | None:
+        if request.path.startswith("/lti/register") or g.get("outage"):
+            # framed by an LMS that is registering, so not registered yet / the database is gone: let the LMS
+            # show the outage page in its frame, without waiting for the database again
+            return None
+        if response.mimetype != "text/html" or 300 <= response.status_code < 400:
+            return set()  # nothing to frame or to submit
+        try:
+            launch = g.get("launch")
+            if launch is not None:
+                return headers.launch_origins(launch)
+            if request.path.startswith(("/lti/", "/t/")):
+                return {o for o in map(headers.origin_of, platform_urls()) if o}
+        except (SQLAlchemyError, RedisError):
+            return None  # as for an outage
+        return set()
+
     @app.after_request
-    def headers(response: Response) -> Response:
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-            "object-src 'none'; base-uri 'self'; form-action 'self' http: https:",
-        )
-        # pages carry the launch token in their URL: never send it to another site
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        if request.path.startswith("/t/"):
-            response.headers.setdefault("Cache-Control", "private, no-store")
-        return response
+    def add_headers(response: Response) -> Response:
+        return headers.apply(response, frame_origins(response), app.config.get("BBB_URL"))
 
 
 def _register_template_helpers(app: Flask) -> None:

@@ -61,10 +61,12 @@ def test_healthz(client) -> None:
     assert resp.status_code == 200 and resp.get_json() == {"status": "ok"}
 
 
-def test_healthz_when_database_is_down() -> None:
+def test_healthz_is_liveness_and_readyz_tells_when_the_database_is_down() -> None:
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://nobody@127.0.0.1:1/none"})
-    resp = app.test_client().get("/healthz")
-    assert resp.status_code == 503
+    client = app.test_client()
+    assert client.get("/healthz").status_code == 200  # the process serves; a restart would not help
+    resp = client.get("/readyz")
+    assert resp.status_code == 503 and resp.get_json()["checks"]["database"] == "unavailable"
 
 
 def test_proxy_fix_follows_proxy_count(db_uri) -> None:

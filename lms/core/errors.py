@@ -5,15 +5,29 @@ from __future__ import annotations
 import base64
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, Response, g, render_template, request
+import redis.exceptions
+import sqlalchemy.exc
+from flask import Flask, Response, g, make_response, render_template, request
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 
 from lti.errors import LtiError
 
 log = logging.getLogger(__name__)
+
+# The database or Redis does not answer (down, hanging past the timeouts of lms/core/config.py, or overloaded):
+# every page answers 503 with a readable page, never a traceback or a 500.
+OUTAGE_ERRORS: tuple[type[Exception], ...] = (
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.DisconnectionError,
+    sqlalchemy.exc.TimeoutError,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+)
+OUTAGE_RETRY_AFTER = "30"
 
 
 class DomainError(ValueError):
@@ -142,12 +156,25 @@ HTTP_MESSAGES: dict[int, tuple[Any, Any]] = {
     403: (_l("Dafür hast du keine Berechtigung."), _l("Diese Seite ist für eine andere Rolle gedacht.")),
     404: (_l("Diese Seite gibt es nicht."), _l("Prüfe die Adresse oder gehe zurück zur Startseite.")),
     405: (_l("Diese Seite kann so nicht aufgerufen werden."), _l("Gehe zurück und versuche es noch einmal.")),
+    409: (
+        _l("Das geht gerade nicht mehr."),
+        _l("Lade die Seite neu, um den aktuellen Stand zu sehen."),
+    ),
     413: (_l("Die gesendeten Daten sind zu groß."), _l("Kürze deine Eingabe und versuche es noch einmal.")),
+    429: (
+        _l("Zu viele Anfragen in kurzer Zeit."),
+        _l("Warte einen Moment und versuche es dann noch einmal."),
+    ),
     500: (
         _l("Da ist bei uns etwas schiefgegangen."),
         _l("Versuche es in ein paar Minuten noch einmal. Der Fehler wurde protokolliert."),
     ),
+    503: (
+        _l("medienwerk ist gerade nicht erreichbar."),
+        _l("Ein Dienst, den medienwerk braucht, antwortet gerade nicht. Versuche es in ein paar Minuten noch einmal."),
+    ),
 }
+OUTAGE_NOT_SAVED = _l("Was du gerade abgeschickt hast, wurde nicht gespeichert.")
 
 
 def _unverified_locale() -> str | None:
@@ -175,14 +202,99 @@ def launch_error_response(error: LtiError, status: int | None = None) -> Respons
     return Response(html, status=status or error.status, mimetype="text/html")
 
 
+def on_outage(render: Callable[[], Any]) -> None:
+    """Let this request answer an outage with its own page instead of the plain outage page, e.g. a form again
+    with what the person typed and a note that it was not saved. ``render`` must not need the database; it is
+    called before the transaction is rolled back (objects already loaded are still readable), its answer is
+    sent with status 503."""
+    g.outage_page = render
+
+
+def _describe(exc: BaseException) -> str:
+    """A short description of an outage error for the log: classes and the driver's first line, no SQL and no
+    parameters (they can hold personal data)."""
+    orig = getattr(exc, "orig", None)
+    source = orig if orig is not None else exc
+    first_line = (str(source).strip().splitlines() or [""])[0][:200]
+    name = type(exc).__name__ + (f"/{type(orig).__name__}" if orig is not None else "")
+    return f"{name}: {first_line}" if first_line else name
+
+
+def rollback_quietly() -> None:
+    """Roll the request's transaction back; a connection that is gone must not turn an answer into a 500."""
+    from lms.core.extensions import db
+
+    try:
+        db.session.rollback()
+    except (sqlalchemy.exc.SQLAlchemyError, redis.exceptions.RedisError):
+        log.debug("rollback failed after an outage")
+
+
+def _outage_page() -> Response:
+    what, hint = HTTP_MESSAGES[503]
+    if request.path.startswith("/lti/"):
+        locale = _unverified_locale()
+        if locale:
+            g.locale_hint = locale
+    if request.accept_mimetypes.best == "application/json" or request.path.endswith(".json"):
+        return Response(json.dumps({"error": str(what)}), status=503, mimetype="application/json")
+    not_saved = OUTAGE_NOT_SAVED if request.method == "POST" else None
+    context = {"what": what, "hint": hint, "code": 503, "not_saved": not_saved}
+    try:
+        html = render_template("errors/http.html", **context)
+    except Exception:  # the page needed the database (the launch's details expired): without the launch
+        g.pop("launch", None)
+        try:
+            html = render_template("errors/http.html", **context)
+        except Exception:
+            html = f"{what} {hint}"
+    return Response(html, status=503)
+
+
+def outage_response(exc: BaseException) -> Response:
+    """The answer to an outage: the view's own page (:func:`on_outage`) or the readable outage page; 503 with
+    Retry-After; one short log line."""
+    log.warning("outage on %s %s: %s", request.method, request.endpoint, _describe(exc))
+    g.outage = True
+    response: Response | None = None
+    render = g.pop("outage_page", None)
+    if render is not None:
+        try:
+            response = make_response(render())
+            response.status_code = 503
+        except Exception:
+            log.warning("the outage page of %s failed; answering with the plain one", request.endpoint)
+            response = None
+    if response is None:
+        response = _outage_page()
+    response.headers["Retry-After"] = OUTAGE_RETRY_AFTER
+    response.headers["Cache-Control"] = "no-store"
+    rollback_quietly()
+    return response
+
+
 def register_error_handlers(app: Flask) -> None:
+    def outage(exc: Exception) -> Response:
+        return outage_response(exc)
+
+    for error in OUTAGE_ERRORS:
+        app.register_error_handler(error, outage)
+
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response:
+        original = getattr(exc, "original_exception", None)
+        if isinstance(original, OUTAGE_ERRORS):  # raised after the view (e.g. by an after_request hook)
+            return outage_response(original)
         code = exc.code or 500
         what, hint = HTTP_MESSAGES.get(code, HTTP_MESSAGES[400 if code < 500 else 500])
         if request.path.startswith("/lti/jwks") or request.accept_mimetypes.best == "application/json":
-            return Response(json.dumps({"error": str(what)}), status=code, mimetype="application/json")
-        return Response(render_template("errors/http.html", what=what, hint=hint, code=code), status=code)
+            response = Response(json.dumps({"error": str(what)}), status=code, mimetype="application/json")
+        else:
+            response = Response(render_template("errors/http.html", what=what, hint=hint, code=code), status=code)
+        if code == 429:  # a rate limit (lms/core/limits.py): at most one window to wait
+            limit = getattr(getattr(exc, "limit", None), "limit", None)
+            response.headers["Retry-After"] = str(limit.get_expiry() if limit is not None else 60)
+        return response
 
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError) -> Response:

@@ -105,7 +105,15 @@ class Jobs:
 
         self.app = app
         if app.config.get("REDIS_URL"):
-            self.huey = RedisHuey("medienwerk", url=app.config["REDIS_URL"])
+            # timeouts: enqueueing to a Redis that is down or hangs fails within seconds (the periodic jobs catch
+            # up); above the worker's blocking read of 1 s
+            from redis import ConnectionPool
+
+            timeout = max(2.0, float(app.config.get("REDIS_TIMEOUT", 5.0)))
+            pool = ConnectionPool.from_url(
+                app.config["REDIS_URL"], socket_timeout=timeout, socket_connect_timeout=timeout
+            )
+            self.huey = RedisHuey("medienwerk", connection_pool=pool)
         else:
             path = app.config.get("JOBS_SQLITE_PATH") or str(Path(app.instance_path) / "jobs.sqlite")
             self.huey = SqliteHuey("medienwerk", filename=path)
@@ -177,6 +185,15 @@ class Jobs:
         """``medienwerk worker``: blocks, running jobs from the Redis queue."""
         consumer = self.huey.create_consumer(workers=workers, worker_type="thread", periodic=True)
         consumer.run()
+
+    def ping(self) -> None:
+        """Raise if the queue does not answer (for ``/readyz``): Redis, or the embedded SQLite queue."""
+        assert self.huey is not None, "jobs.init_app() not called"
+        storage = self.huey.storage
+        if hasattr(storage, "conn") and hasattr(storage.conn, "ping"):
+            storage.conn.ping()
+        else:
+            storage.queue_size()
 
     @property
     def names(self) -> list[str]:

@@ -1,4 +1,4 @@
-"""Log hygiene: request lines must not carry launch tokens or BBB checksums."""
+"""Log hygiene: request lines must not carry launch tokens, invitation tokens or BBB checksums."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import re
 _PATTERNS = (
     (re.compile(r"/t/[A-Za-z0-9_.\-]+"), "/t/…"),
     (re.compile(r"/(live-callbacks|live-feed)/[A-Za-z0-9_.\-]+"), r"/\1/…"),
-    (re.compile(r"(checksum|registration_token|id_token|token)=[^&\s\"]+"), r"\1=…"),
+    (re.compile(r"(checksum|registration_token|id_token|token|invitation)=[^&\s\"]+"), r"\1=…"),
 )
 
 

@@ -78,11 +78,15 @@ class DbStateStore:
 
 
 class RedisStateStore:
-    def __init__(self, url: str, prefix: str = "medienwerk:state:") -> None:
+    def __init__(self, url: str, prefix: str = "medienwerk:state:", timeout: float = 5.0) -> None:
         import redis
 
-        self._redis = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+        # a Redis that is down or hangs fails the request within seconds (an outage page), never blocks it
+        self._redis = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
         self._prefix = prefix
+
+    def ping(self) -> bool:
+        return bool(self._redis.ping())
 
     def get(self, key: str) -> Any | None:
         raw = self._redis.get(self._prefix + key)

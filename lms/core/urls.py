@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urljoin
 
 from flask import current_app, url_for
+from werkzeug.routing import IntegerConverter, Map
+
+MAX_DATABASE_INT = 2**63 - 1
 
 
 def tool_url(endpoint: str, **values: object) -> str:
@@ -13,3 +17,12 @@ def tool_url(endpoint: str, **values: object) -> str:
     if base:
         return urljoin(base + "/", url_for(endpoint, **values).lstrip("/"))  # type: ignore[arg-type]
     return url_for(endpoint, _external=True, **values)  # type: ignore[arg-type]
+
+
+class DatabaseIntConverter(IntegerConverter):
+    """``<int:…>`` in every route: ids the database can hold (a signed 64-bit integer). A larger number in a URL
+    is a page that does not exist (404), not a database error (500)."""
+
+    def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", MAX_DATABASE_INT)
+        super().__init__(map, *args, **kwargs)

@@ -7,9 +7,11 @@ from typing import Any
 from flask import abort, g, render_template, request
 
 from lms.core.blueprints import tool_blueprint
+from lms.core.errors import Conflict
+from lms.core.headers import allow_form_action
 from lms.core.security import current_role
 from lms.deep_linking.catalog import catalog
-from lms.deep_linking.services import pending_request, respond
+from lms.deep_linking.services import ALREADY_ANSWERED, consume_request, pending_request, respond, was_answered
 from lti.deep_linking import DeepLinkingError
 from lti.roles import Role
 
@@ -30,6 +32,8 @@ def _load() -> Any:
         return render_template("deep_linking/forbidden.html"), 403
     settings = pending_request(g.launch)
     if settings is None:
+        if was_answered(g.launch):
+            raise Conflict(ALREADY_ANSWERED)
         abort(404)
     return settings
 
@@ -66,4 +70,6 @@ def choose() -> Any:
         token = respond(g.launch, settings, chosen, tool_url("lti.launch"))
     except DeepLinkingError as exc:
         return _page(settings, entries, exc.code), 400
+    consume_request(g.launch)  # one answer per request: a second submit is a readable 409
+    allow_form_action(settings.return_url)
     return render_template("deep_linking/return.html", action=settings.return_url, jwt=token, cancelled=not chosen)

@@ -131,6 +131,15 @@ def list_platforms() -> Sequence[Platform]:
     return db.session.execute(select(Platform).order_by(Platform.issuer, Platform.client_id)).scalars().all()
 
 
+def platform_urls() -> list[str]:
+    """The issuer and OIDC login URL of every enabled registration: where the LMS pages that frame the tool
+    and receive its forms live (lms/core/headers.py). One small query."""
+    rows = db.session.execute(
+        select(Platform.issuer, Platform.auth_login_url).where(Platform.enabled.is_(True)).distinct()
+    ).all()
+    return [url for row in rows for url in row]
+
+
 def set_platform_enabled(issuer: str, client_id: str | None, enabled: bool) -> list[Platform]:
     query = select(Platform).where(Platform.issuer == issuer)
     if client_id:

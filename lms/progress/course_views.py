@@ -14,6 +14,7 @@ from flask import abort, g, redirect, render_template, request, send_file, url_f
 from werkzeug.wrappers import Response
 
 from lms.core.blueprints import tool_blueprint
+from lms.core.errors import on_outage
 from lms.core.security import current_role
 from lms.courses.content import Item, Module, find_asset
 from lms.courses.setup import current_course
@@ -195,6 +196,8 @@ def _task(module: Module, item: Item) -> Any:
     if preview:
         abort(403)
     checked = {i for i in range(len(item.checklist)) if request.form.get(f"check-{i}") == "1"}
+    # the database gone while saving (or at the commit): the form again with what was typed, not a bare error
+    on_outage(lambda: _task_unsaved(module, item, request.form, checked))
     try:
         hand_in = services.check_hand_in(
             item, link=request.form.get("link"), text=request.form.get("text"), checked=len(checked)
@@ -242,6 +245,35 @@ def _task_page(
         checked=checked or set(),
         submitted=submitted,
         closed=closed,
+        text_max=TEXT_MAX,
+        link_max=LINK_MAX,
+    )
+
+
+def _task_unsaved(module: Module, item: Item, form: Any, checked: set[int]) -> str:
+    """The task page after a failed save, without the database: the form keeps the hand-in and says that it was
+    not saved (answered with 503 by lms.core.errors.outage_response)."""
+    previous, following = _neighbours(module, item)
+    return render_template(
+        "courses/task.html",
+        module=module,
+        item=item,
+        progress=None,
+        state=None,
+        previous=previous,
+        following=following,
+        preview=False,
+        position=module.items.index(item) + 1,
+        history=[],
+        latest=None,
+        can_submit=True,
+        unsaved=True,
+        error=None,
+        error_message=None,
+        form=form,
+        checked=checked,
+        submitted=False,
+        closed=False,
         text_max=TEXT_MAX,
         link_max=LINK_MAX,
     )
