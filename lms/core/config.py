@@ -144,6 +144,12 @@ def load_config(instance_path: str, overrides: Mapping[str, Any] | None, env: Ma
         "LANGUAGES": ("de", "en"),
         # no SQL parameters in error messages and logs: they can hold names and e-mails
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
+        # an outage answers 503 within seconds instead of hanging every request (engine_options() below)
+        "DB_CONNECT_TIMEOUT": _float(env, "MEDIENWERK_DB_CONNECT_TIMEOUT", 5.0),
+        "DB_STATEMENT_TIMEOUT": _float(env, "MEDIENWERK_DB_STATEMENT_TIMEOUT", 15.0),
+        "REDIS_TIMEOUT": _float(env, "MEDIENWERK_REDIS_TIMEOUT", 5.0),
+        # per client address, for the public entry points (lms/core/limits.py)
+        "RATE_LIMITS": rate_limits(env.get("MEDIENWERK_RATE_LIMITS")),
         "MAX_CONTENT_LENGTH": 1024 * 1024,
     }
     cfg.update(overrides)
@@ -175,7 +181,85 @@ def load_config(instance_path: str, overrides: Mapping[str, Any] | None, env: Ma
             raise ConfigError(f"MEDIENWERK_{key} must be at least 1")
     if cfg["PROXY_COUNT"] < 0:
         raise ConfigError("MEDIENWERK_PROXY_COUNT must not be negative")
+    if cfg["DB_CONNECT_TIMEOUT"] <= 0:
+        raise ConfigError("MEDIENWERK_DB_CONNECT_TIMEOUT must be more than 0 seconds")
+    if cfg["DB_STATEMENT_TIMEOUT"] < 0:
+        raise ConfigError("MEDIENWERK_DB_STATEMENT_TIMEOUT must not be negative (0: no limit)")
+    if cfg["REDIS_TIMEOUT"] <= 0:
+        raise ConfigError("MEDIENWERK_REDIS_TIMEOUT must be more than 0 seconds")
+    cfg["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(
+        cfg["SQLALCHEMY_DATABASE_URI"],
+        cfg["SQLALCHEMY_ENGINE_OPTIONS"],
+        connect_timeout=cfg["DB_CONNECT_TIMEOUT"],
+        statement_timeout=cfg["DB_STATEMENT_TIMEOUT"],
+    )
     return cfg
+
+
+def engine_options(
+    uri: str, options: Mapping[str, Any], *, connect_timeout: float, statement_timeout: float
+) -> dict[str, Any]:
+    """The engine options with timeouts, so that a database that is down or hangs costs a request seconds, not
+    minutes: PostgreSQL gets a connect timeout, a statement timeout, TCP timeouts for a vanished server and a
+    bounded wait for a pooled connection; SQLite a bounded wait for its lock. Options given explicitly win; an
+    ``options`` parameter in the URI (``?options=-csearch_path%3D…``) is kept and extended, not replaced."""
+    from sqlalchemy.engine import make_url
+
+    merged = dict(options)
+    connect_args = dict(merged.get("connect_args") or {})
+    url = make_url(uri)
+    if url.get_backend_name() == "postgresql":
+        connect_args.setdefault("connect_timeout", max(1, round(connect_timeout)))
+        # unacknowledged data and silent peers: a server that vanished is noticed after seconds
+        connect_args.setdefault("tcp_user_timeout", int(connect_timeout * 1000))
+        connect_args.setdefault("keepalives", 1)
+        connect_args.setdefault("keepalives_idle", max(1, round(connect_timeout)))
+        connect_args.setdefault("keepalives_interval", 1)
+        connect_args.setdefault("keepalives_count", 3)
+        if statement_timeout > 0 and "options" not in connect_args:
+            from_uri = url.query.get("options")
+            parts = [from_uri] if isinstance(from_uri, str) else list(from_uri or ())
+            parts.append(f"-c statement_timeout={int(statement_timeout * 1000)}")
+            connect_args["options"] = " ".join(parts)
+        merged.setdefault("pool_timeout", connect_timeout)
+    elif url.get_backend_name() == "sqlite":
+        connect_args.setdefault("timeout", connect_timeout)
+    merged["connect_args"] = connect_args
+    return merged
+
+
+RATE_LIMIT_GROUPS = ("login", "launch", "registration", "bbb_callbacks", "calendar_feeds")
+# per client address; a class in one training room behind one address launches together
+DEFAULT_RATE_LIMITS = {
+    "login": "120/minute",
+    "launch": "120/minute",
+    "registration": "30/hour",
+    "bbb_callbacks": "600/minute",
+    "calendar_feeds": "120/minute",
+}
+
+
+def rate_limits(raw: str | None) -> dict[str, str]:
+    """``MEDIENWERK_RATE_LIMITS``: ``group=limit`` pairs separated by commas, e.g. ``login=60/minute,
+    launch=10/second;300/hour`` (several limits of a group separated by ``;``); groups not named keep their
+    default."""
+    from limits import parse_many
+
+    limits = dict(DEFAULT_RATE_LIMITS)
+    for pair in (raw or "").split(","):
+        if not pair.strip():
+            continue
+        group, _, value = pair.partition("=")
+        group, value = group.strip(), value.strip()
+        if group not in RATE_LIMIT_GROUPS:
+            known = ", ".join(RATE_LIMIT_GROUPS)
+            raise ConfigError(f"MEDIENWERK_RATE_LIMITS: unknown group {group!r} (known: {known})")
+        try:
+            parse_many(value)
+        except ValueError as exc:
+            raise ConfigError(f"MEDIENWERK_RATE_LIMITS: {value!r} for {group} is not a limit like 60/minute") from exc
+        limits[group] = value
+    return limits
 
 
 def environ() -> Mapping[str, str]:
