@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from lti.errors import LaunchError
 from lti.roles import Role, map_role
 
 LTI = "https://purl.imsglobal.org/spec/lti/claim/"
@@ -155,8 +156,25 @@ def _tuple_of_str(value: Any) -> tuple[str, ...]:
     return ()
 
 
+def _required(body: Mapping[str, Any], claim: str) -> str:
+    """A claim the launch cannot do without, as text: a non-empty string (or a number, which some platforms
+    send for ids); else :class:`LaunchError`."""
+    value = body.get(claim)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    text = _str(value)
+    if text is None:
+        raise LaunchError("invalid_message", f"claim {claim.rsplit('/', 1)[-1]} is missing or not a string")
+    return text
+
+
 def parse_launch(body: Mapping[str, Any], client_id: str) -> Launch:
-    """Build a :class:`Launch` from a validated id_token body."""
+    """Build a :class:`Launch` from a validated id_token body; :class:`LaunchError` for a body that is no
+    launch (whatever a platform sends, never another exception)."""
+    if not isinstance(body, Mapping):
+        raise LaunchError("invalid_message", "id_token body is not a JSON object")
+    issuer, sub = _required(body, "iss"), _required(body, "sub")
+    deployment_id, message_type = _required(body, LTI + "deployment_id"), _required(body, LTI + "message_type")
     roles = _tuple_of_str(body.get(LTI + "roles"))
     ctx = body.get(LTI + "context") or {}
     context = None
@@ -213,12 +231,12 @@ def parse_launch(body: Mapping[str, Any], client_id: str) -> Launch:
     for_user = body.get(LTI + "for_user")
     for_user_id = _str(for_user.get("user_id")) if isinstance(for_user, Mapping) else None
     return Launch(
-        issuer=str(body["iss"]),
+        issuer=issuer,
         client_id=client_id,
-        deployment_id=str(body[LTI + "deployment_id"]),
-        message_type=str(body[LTI + "message_type"]),
+        deployment_id=deployment_id,
+        message_type=message_type,
         user=LaunchUser(
-            sub=str(body["sub"]),
+            sub=sub,
             name=_str(body.get("name")),
             given_name=_str(body.get("given_name")),
             family_name=_str(body.get("family_name")),

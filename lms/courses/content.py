@@ -483,7 +483,7 @@ def _read_file(report: Reporter, path: Path, folder: Path) -> _File | None:
         return _File(path, rel, number, text, doc, {}, "lesson", None)
     data = doc.data if isinstance(doc.data, dict) else {}
     kind = data.get("type", "lesson")
-    if kind not in _FRONT_MATTER:
+    if not isinstance(kind, str) or kind not in _FRONT_MATTER:  # a list or a mapping is no type either
         report.add(
             path,
             doc.line("type"),
