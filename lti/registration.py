@@ -314,6 +314,8 @@ def client_registration(tool: ToolDescription) -> dict[str, Any]:
             "target_link_uri": tool.target_link_uri,
             "label": tool.deep_linking_label or tool.client_name,
         },
+        # LTI Data Privacy Launch: the platform may open the tool's privacy notice (answered without storing)
+        {"type": "LtiDataPrivacyLaunchRequest", "target_link_uri": tool.target_link_uri},
     ]
     config: dict[str, Any] = {
         "domain": tool.domain,

@@ -66,7 +66,11 @@ def test_happy_path_registers_platform_and_deployment(reg: Registration) -> None
     assert config["domain"] == reg.tool.url.split("//")[1]
     assert config["target_link_uri"] == reg.tool.url + "/lti/launch"
     assert config["claims"] == ["iss", "sub", "name", "given_name", "family_name", "email"]
-    assert {m["type"] for m in config["messages"]} == {"LtiResourceLinkRequest", "LtiDeepLinkingRequest"}
+    assert {m["type"] for m in config["messages"]} == {
+        "LtiResourceLinkRequest",
+        "LtiDeepLinkingRequest",
+        "LtiDataPrivacyLaunchRequest",
+    }
     dl = next(m for m in config["messages"] if m["type"] == "LtiDeepLinkingRequest")
     assert dl["target_link_uri"] == reg.tool.url + "/lti/launch" and dl["label"]
     assert payload["client_name"] == "medienwerk" and config["description"]
