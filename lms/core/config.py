@@ -228,7 +228,7 @@ def engine_options(
     return merged
 
 
-RATE_LIMIT_GROUPS = ("login", "launch", "registration", "bbb_callbacks", "calendar_feeds")
+RATE_LIMIT_GROUPS = ("login", "launch", "registration", "bbb_callbacks", "calendar_feeds", "verify")
 # per client address; a class in one training room behind one address launches together
 DEFAULT_RATE_LIMITS = {
     "login": "120/minute",
@@ -236,6 +236,7 @@ DEFAULT_RATE_LIMITS = {
     "registration": "30/hour",
     "bbb_callbacks": "600/minute",
     "calendar_feeds": "120/minute",
+    "verify": "60/minute",  # certificate verification: people check a few, nobody needs to walk through ids
 }
 
 

@@ -1,11 +1,11 @@
 """Rate limits for the public entry points, per client address (Flask-Limiter).
 
-Five groups, each with its limit in ``RATE_LIMITS`` (``MEDIENWERK_RATE_LIMITS``, lms/core/config.py): LTI login,
-LTI launch, dynamic registration, BigBlueButton callbacks and calendar feeds. The routes are found by their
-public paths (README: HTTP routes), so the domains that own them declare nothing. Counters live in Redis when
-``MEDIENWERK_REDIS_URL`` is set (shared by all processes) and in memory otherwise (per process); when Redis
-does not answer, the limits are counted in memory until it is back. Too many requests answer 429 with the
-readable error page and ``Retry-After`` (lms/core/errors.py).
+Six groups, each with its limit in ``RATE_LIMITS`` (``MEDIENWERK_RATE_LIMITS``, lms/core/config.py): LTI login,
+LTI launch, dynamic registration, BigBlueButton callbacks, calendar feeds and the public certificate verification
+(``/verify/<id>``). The routes are found by their public paths (README: HTTP routes), so the domains that own them
+declare nothing. Counters live in Redis when ``MEDIENWERK_REDIS_URL`` is set (shared by all processes) and in memory
+otherwise (per process); when Redis does not answer, the limits are counted in memory until it is back. Too many
+requests answer 429 with the readable error page and ``Retry-After`` (lms/core/errors.py).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ GROUP_PATHS: dict[str, tuple[str, ...]] = {
     "registration": ("/lti/register",),
     "bbb_callbacks": ("/live-callbacks/",),
     "calendar_feeds": ("/live-feed/",),
+    "verify": ("/verify/",),
 }
 
 

@@ -111,3 +111,17 @@ def test_export_of_a_person_includes_their_awards(certs: Certs) -> None:
     tables = json.loads(result.output)["tables"]
     assert {a["tier_id"] for a in tables["award"]} == {"digital-startklar", "digitale-botschafterin"}
     assert all(a["user_id"] == lena for a in tables["award"])
+
+
+def test_verification_is_rate_limited_per_client(certs: Certs) -> None:
+    """The ``verify`` group of lms/core/limits.py (MEDIENWERK_RATE_LIMITS, default 60/minute)."""
+    from lms.core.config import DEFAULT_RATE_LIMITS
+
+    assert DEFAULT_RATE_LIMITS["verify"] == "60/minute"
+    certs.lti.app.config["RATE_LIMITS"] = {**certs.lti.app.config["RATE_LIMITS"], "verify": "2/minute"}
+    client = certs.lti.app.test_client()
+    assert [client.get("/verify/unbekannt").status_code for _ in range(2)] == [404, 404]
+    limited = client.get("/verify/unbekannt", headers={"Accept": "application/json"})
+    assert limited.status_code == 429 and limited.headers["Retry-After"]
+    assert client.get("/verify/unbekannt", environ_base={"REMOTE_ADDR": "10.0.0.9"}).status_code == 404
+    assert client.get("/certificates/jwks").status_code == 200  # the key set is not in the group
