@@ -92,6 +92,14 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     _register_template_helpers(app)
     _register_secret_guard(app, test_config)
 
+    @app.get("/favicon.ico")
+    def favicon() -> Response:
+        """Browsers ask for /favicon.ico on every page (the tool's and the demo LMS's): the SVG icon."""
+        from flask import send_from_directory
+
+        folder = app.static_folder or "static"
+        return send_from_directory(folder, "favicon.svg", mimetype="image/svg+xml", max_age=86400)
+
     @app.get("/healthz")
     def healthz() -> tuple[dict[str, str], int]:
         """Liveness: the process serves (CONTRACT: HTTP). Dependencies are /readyz's business."""
@@ -279,18 +287,25 @@ def _register_security_headers(app: Flask) -> None:
 
 
 def _register_template_helpers(app: Flask) -> None:
+    import datetime as dt
     from zoneinfo import ZoneInfo
 
-    from babel.dates import format_datetime
+    from babel import Locale
+    from babel.dates import format_date, format_time
     from flask_babel import format_decimal, get_locale
 
     @app.template_filter("local_datetime")
     def local_datetime(value: Any) -> str:
-        """A stored UTC time as local date and time (MEDIENWERK_TIMEZONE) in the page's language."""
+        """A stored UTC time as local date and time (MEDIENWERK_TIMEZONE) in the page's language, the year with
+        four digits: "05.03.2025, 14:30" / "Mar 5, 2025, 2:30 PM" (Babel's medium date, short time)."""
         if value is None:
             return ""
         zone = ZoneInfo(app.config["TIMEZONE"])
-        return str(format_datetime(value, "short", tzinfo=zone, locale=str(get_locale() or "de")))
+        locale = Locale.parse(str(get_locale() or "de"))
+        pattern = locale.datetime_formats["medium"]
+        moment = (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).astimezone(zone)
+        time = format_time(moment, "short", locale=locale)
+        return str(pattern).replace("{1}", format_date(moment, "medium", locale=locale)).replace("{0}", time)
 
     @app.template_filter("number")
     def number(value: float | int | None) -> str:

@@ -65,6 +65,16 @@ def _kind_label(kind: str) -> str:
     return _("Lektion")
 
 
+def _titled(kind: str, title: str) -> str:
+    """ "Lektion: Phishing erkennen"; a title that names its kind already stays as it is ("Selbstcheck: Sicher
+    im Netz", not "Selbstcheck: Selbstcheck: Sicher im Netz"), in German and in English."""
+    label = _kind_label(kind)
+    german = {"quiz": "Selbstcheck", "task": "Praxisaufgabe"}.get(kind, "Lektion")
+    if title.startswith((label, german)):
+        return title
+    return f"{label}: {title}"
+
+
 def content_entries() -> list[CatalogEntry]:
     entries = [
         CatalogEntry(
@@ -93,7 +103,7 @@ def content_entries() -> list[CatalogEntry]:
             entries.append(
                 CatalogEntry(
                     id=f"item:{module.id}:{item.id}",
-                    title=f"{_kind_label(item.kind)}: {item.title}",
+                    title=_titled(item.kind, item.title),
                     group=group,
                     custom={"module": module.id, "item": item.id},
                     indent=True,

@@ -8,6 +8,7 @@ Trainers and coordinators see every page exactly as volunteers do (a preview): n
 from __future__ import annotations
 
 import mimetypes
+from dataclasses import dataclass
 from typing import Any
 
 from flask import abort, g, redirect, render_template, request, send_file, url_for
@@ -16,11 +17,11 @@ from werkzeug.wrappers import Response
 from lms.core.blueprints import tool_blueprint
 from lms.core.errors import on_outage
 from lms.core.security import current_role
-from lms.courses.content import Item, Module, find_asset
+from lms.courses.content import Item, Module, Question, find_asset
 from lms.courses.setup import current_course
 from lms.progress import queries, services
 from lms.progress.messages import input_message
-from lms.progress.models import LINK_MAX, TEXT_MAX
+from lms.progress.models import LINK_MAX, RETURNED, TEXT_MAX
 from lms.progress.scoring import QuizFormError, field_name, grade, read_answers
 from lti.roles import Role
 
@@ -162,6 +163,9 @@ def _quiz(module: Module, item: Item) -> Any:
     user_id = g.launch.user_id
     preview = _is_preview()
     if request.method == "GET":
+        shown = request.args.get("ergebnis", "")
+        if shown:
+            return _stored_result(module, item, shown)
         _record_view(module, item)
         attempts = [] if preview else queries.quiz_attempts(user_id, item.id)
         return _page(
@@ -181,9 +185,41 @@ def _quiz(module: Module, item: Item) -> Any:
             field_name=field_name,
         )
     result = grade(item, selections)
-    if not preview:
-        services.record_quiz_attempt(user_id, module, item, result)
-    return _page("courses/quiz_result.html", module, item, result=result)
+    if preview:
+        # nothing is stored for trainers and coordinators: the answer to the POST shows the full feedback
+        return _page("courses/quiz_result.html", module, item, result=result, outcomes=result.outcomes, attempt=None)
+    attempt = services.record_quiz_attempt(user_id, module, item, result)
+    # redirect after POST: a reload shows the stored result instead of sending the answers again
+    return redirect(_item_url(module, item) + f"?ergebnis={attempt.id}#feedback", code=303)
+
+
+@dataclass(frozen=True)
+class _StoredOutcome:
+    """A question of a stored attempt: whether it was right (the chosen answers are not stored)."""
+
+    question: Question
+    correct: bool
+    chosen: None = None
+
+
+def _stored_result(module: Module, item: Item, shown: str) -> tuple[str, int]:
+    """The result page of one of the volunteer's own stored attempts (``?ergebnis=<attempt id>``)."""
+    if _is_preview() or not shown.isascii() or not shown.isdigit() or len(shown) > 18:
+        abort(404)
+    attempt = queries.quiz_attempt(g.launch.user_id, item.id, int(shown))
+    if attempt is None:
+        abort(404)
+    by_id = {q.id: q for q in item.questions}
+    outcomes = [_StoredOutcome(by_id[qid], correct) for qid, correct in attempt.questions if qid in by_id]
+    return _page(
+        "courses/quiz_result.html",
+        module,
+        item,
+        result=attempt,
+        outcomes=outcomes,
+        attempt=attempt,
+        changed=attempt.content_hash != item.content_hash,
+    )
 
 
 def _task(module: Module, item: Item) -> Any:
@@ -215,7 +251,8 @@ def _task(module: Module, item: Item) -> Any:
         )
     except services.ProgressError:
         return _task_page(module, item, queries.task_history(user_id, item.id), closed=True, status=409)
-    return redirect(_item_url(module, item) + "?abgegeben=1", code=303)
+    # the confirmation sits at the top of the page; the fragment scrolls there inside the LMS's iframe too
+    return redirect(_item_url(module, item) + "?abgegeben=1#feedback", code=303)
 
 
 def _task_page(
@@ -231,6 +268,10 @@ def _task_page(
     status: int = 200,
 ) -> tuple[str, int]:
     latest = history[0] if history else None
+    if form is None and latest is not None and latest.status == RETURNED:
+        # revising a returned task starts from what was handed in last time
+        form = {"link": latest.link or "", "text": latest.text or ""}
+        checked = set(range(latest.checked_items or 0))
     return _page(
         "courses/task.html",
         module,

@@ -144,20 +144,27 @@ def test_quiz_feedback_score_pass_and_retry(lti: Lti, volunteer: Browser) -> Non
 
     n = len(quiz.questions)
     wrong = volunteer.post(f"m/{M1}/{quiz.id}", answers(quiz, right=1))
-    assert wrong.status_code == 200
-    text = page_text(wrong.text)
+    # redirect after POST to the stored attempt, scrolled to the message: a reload does not send the answers again
+    assert wrong.status_code == 303
+    assert re.search(rf"/m/{M1}/{quiz.id}\?ergebnis=\d+#feedback$", wrong.headers["Location"])
+    shown = volunteer.http.get(urljoin(wrong.url, wrong.headers["Location"]), timeout=10)
+    assert shown.status_code == 200
+    text = page_text(shown.text)
     assert f"1 von {n} Fragen richtig: {100 // n} %" in text
     assert "Noch nicht bestanden" in text
     assert "Noch einmal versuchen" in text
-    assert "Deine Antwort:" in text
-    # the feedback of a chosen answer is shown
-    first = quiz.questions[0]
-    chosen = sorted(first.correct_indices)[0]
-    assert page_text(first.answers[chosen].feedback_html) in text
+    # what is stored: per question right or not, never the chosen answers
+    assert text.count("Nicht richtig") == n - 1 and "Deine Antwort:" not in text
+    assert "nicht deine Antworten" in text
+    assert 'id="feedback"' in shown.text and "data-focus-on-load" in shown.text
+    assert (
+        page_text(volunteer.http.get(urljoin(wrong.url, wrong.headers["Location"]), timeout=10).text) == text
+    )  # a reload
+    assert "Dein Ergebnis: Selbstcheck" not in text
 
     passed = volunteer.post(f"m/{M1}/{quiz.id}", answers(quiz))
-    assert passed.status_code == 200
-    text = page_text(passed.text)
+    assert passed.status_code == 303
+    text = page_text(volunteer.http.get(urljoin(passed.url, passed.headers["Location"]), timeout=10).text)
     assert f"{n} von {n} Fragen richtig: 100 %" in text
     assert "Bestanden!" in text
 
@@ -181,13 +188,46 @@ def test_quiz_without_all_answers_is_a_readable_400_and_writes_nothing(lti: Lti,
     assert resp.status_code == 400
     text = page_text(resp.text)
     assert "Bitte prüfe deine Antworten" in text
-    assert "Frage 3: Bitte wähle eine Antwort." in text
+    wanted = "mindestens eine Antwort" if quiz.questions[2].kind == "multiple" else "eine Antwort"
+    assert f"Frage 3: Bitte wähle {wanted}." in text
     assert f'href="#q-{skipped}"' in resp.text
     assert 'aria-describedby="q-' + skipped + '-error"' in resp.text
     # what was chosen is still chosen
     assert resp.text.count(" checked") == sum(1 for f in fields if f[0] != "q-" + skipped)
     with lti.app.app_context():
         assert count(QuizAttempt) == 0
+
+
+def test_unanswered_questions_say_one_or_at_least_one_answer(lti: Lti, volunteer: Browser) -> None:
+    _module, quiz = module_item(course_of(lti), M1, "quiz")
+    single = next(q for q in quiz.questions if q.kind != "multiple")
+    multiple = next(q for q in quiz.questions if q.kind == "multiple")
+    fields = [f for f in answers(quiz) if f[0] not in ("q-" + single.id, "q-" + multiple.id)]
+    resp = volunteer.post(f"m/{M1}/{quiz.id}", fields)
+    assert resp.status_code == 400
+    text = page_text(resp.text)
+    n_single = quiz.questions.index(single) + 1
+    n_multiple = quiz.questions.index(multiple) + 1
+    assert f"Frage {n_single}: Bitte wähle eine Antwort." in text
+    assert f"Frage {n_multiple}: Bitte wähle mindestens eine Antwort." in text
+    # the summary comes first in the content, focusable, and the form answers to #feedback
+    assert resp.text.index('id="feedback"') < resp.text.index('id="item-title"')
+    assert 'tabindex="-1" data-focus-on-load' in resp.text
+    assert re.search(rf'<form method="post" class="quiz" action="[^"]*/{quiz.id}#feedback"', resp.text)
+
+
+def test_stored_result_belongs_to_its_volunteer(lti: Lti, volunteer: Browser) -> None:
+    _module, quiz = module_item(course_of(lti), M1, "quiz")
+    location = volunteer.post(f"m/{M1}/{quiz.id}", answers(quiz)).headers["Location"]
+    attempt = re.search(r"ergebnis=(\d+)", location)
+    assert attempt
+    other = Browser(lti, "volunteer-private")
+    assert other.get(f"m/{M1}/{quiz.id}?ergebnis={attempt.group(1)}").status_code == 404
+    for bad in ("abc", "-1", "99999", "1" * 30):
+        assert volunteer.get(f"m/{M1}/{quiz.id}?ergebnis={bad}").status_code == 404, bad
+    # another self-check's page does not show this attempt either
+    _module2, quiz2 = module_item(course_of(lti), M2, "quiz")
+    assert volunteer.get(f"m/{M2}/{quiz2.id}?ergebnis={attempt.group(1)}").status_code == 404
 
 
 @pytest.mark.parametrize("bad", ["99", "abc", "-1", "", "1x"])
