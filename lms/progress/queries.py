@@ -277,6 +277,8 @@ class HomeSummary:
     percent: int = 0
     next_step: NextStep | None = None
     open_reviews: int = 0
+    # practical tasks a trainer gave back with feedback: (module number in the course, module, task)
+    returned_tasks: tuple[tuple[int, Module, Item], ...] = ()
 
 
 def home_summary(launch: LaunchSession) -> HomeSummary:
@@ -289,7 +291,12 @@ def home_summary(launch: LaunchSession) -> HomeSummary:
     progress = course_progress(user.id, course)
     done = sum(1 for p in progress.values() if p.completed)
     percent = overall_percent(p.percent for p in progress.values())
-    return HomeSummary(role.key, done, len(progress), percent, next_step(progress, course))
+    returned = tuple(
+        (number, module, module.task)
+        for number, module in enumerate(course.modules, start=1)
+        if module.task is not None and progress[module.id].task_status == RETURNED
+    )
+    return HomeSummary(role.key, done, len(progress), percent, next_step(progress, course), returned_tasks=returned)
 
 
 # --- a volunteer's history for one item -------------------------------------------------------------
