@@ -24,13 +24,15 @@ _CONTEXT = "http://purl.imsglobal.org/vocab/lis/v2/membership#"
 _CONTEXT_SUB = "http://purl.imsglobal.org/vocab/lis/v2/membership/"
 _INSTITUTION = "http://purl.imsglobal.org/vocab/lis/v2/institution/person#"
 _SYSTEM = "http://purl.imsglobal.org/vocab/lis/v2/system/person#"
+# the LIS v2 person role without "system"/"institution": Moodle's NRPS lists site administrators with it
+_PERSON = "http://purl.imsglobal.org/vocab/lis/v2/person#"
 
 _TRAINER_CONTEXT_ROLES = {"Instructor", "TeachingAssistant"}
 
 
 def _role_of(uri: str) -> Role:
     uri = uri.strip()
-    if uri in (_INSTITUTION + "Administrator", _SYSTEM + "Administrator"):
+    if uri in (_INSTITUTION + "Administrator", _SYSTEM + "Administrator", _PERSON + "Administrator"):
         return Role.COORDINATOR
     # LTI 1.1 style URNs that some platforms still send
     if uri in ("urn:lti:sysrole:ims/lis/Administrator", "urn:lti:instrole:ims/lis/Administrator"):

@@ -315,3 +315,12 @@ def test_platform_double_rejects_unregistered_redirect_uri(lti: Lti) -> None:
 
 def test_double_is_not_shared_between_tests() -> None:
     assert PlatformDouble(issuer="x").key.kid != PlatformDouble(issuer="y").key.kid
+
+
+def test_person_administrator_role_maps_to_coordinator() -> None:
+    """Moodle's NRPS lists site administrators with the LIS v2 person role; they coordinate, as at launch."""
+    from lti.roles import Role, map_role
+
+    person_admin = "http://purl.imsglobal.org/vocab/lis/v2/person#Administrator"
+    assert map_role(["http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor", person_admin]) == Role.COORDINATOR
+    assert map_role(["http://purl.imsglobal.org/vocab/lis/v2/person#Guest"]) == Role.VOLUNTEER
