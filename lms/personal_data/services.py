@@ -22,7 +22,6 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from lms.audit.services import redact_subject
 from lms.certificates.services import forget_person as forget_awards
-from lms.certificates.services import forget_person as forget_awards
 from lms.core.errors import Invalid, NotFound
 from lms.core.extensions import db
 from lms.platforms.models import Chamber
@@ -148,8 +147,6 @@ def delete_person(user: User) -> Deleted:
     """Delete the person everywhere (in the caller's transaction). Afterwards no table holds their id, LMS id,
     name or e-mail; the audit log keeps that something happened, without them."""
     counts: dict[str, int] = {"audit_entry (redacted)": redact_subject(user.id)}
-    # certificates stay verifiable as revoked, without the name and the salt (lms.certificates)
-    counts["award (revoked, name removed)"] = forget_awards(user.id)
     # certificates stay verifiable as revoked, without the name and the salt (lms.certificates)
     counts["award (revoked, name removed)"] = forget_awards(user.id)
     _delete_where(db.metadata.tables["roster_member"], _roster_rows_clause(user), counts)
