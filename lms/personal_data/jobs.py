@@ -104,9 +104,17 @@ def clear_attendance_details(now: dt.datetime | None = None) -> int:
     attended (and the minutes) stays, because the qualification tiers count it."""
     now = now or utcnow()
     old = select(LiveSession.id).where(LiveSession.starts_at < now - _days("RETENTION_ATTENDANCE_DAYS"))
-    result = db.session.execute(
-        update(Attendance).where(Attendance.session_id.in_(old), Attendance.intervals != []).values(intervals=[])
-    )
+    # JSON columns cannot be compared in SQL on every database: find the rows with times here
+    ids = [
+        attendance_id
+        for attendance_id, intervals in db.session.execute(
+            select(Attendance.id, Attendance.intervals).where(Attendance.session_id.in_(old))
+        ).all()
+        if intervals
+    ]
+    if not ids:
+        return 0
+    result = db.session.execute(update(Attendance).where(Attendance.id.in_(ids)).values(intervals=[]))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
