@@ -175,8 +175,14 @@ def load_config(instance_path: str, overrides: Mapping[str, Any] | None, env: Ma
         raise ConfigError("MEDIENWERK_LIVE_ATTENDED_PERCENT must be between 1 and 100")
     if cfg["LIVE_RECORDING_RETENTION_DAYS"] < 1:
         raise ConfigError("MEDIENWERK_LIVE_RECORDING_RETENTION_DAYS must be at least 1")
-    for key in ("RETENTION_INACTIVE_MONTHS", "RETENTION_NOTICE_DAYS", "RETENTION_HANDIN_DAYS",
-                "RETENTION_ATTENDANCE_DAYS", "RETENTION_MAIL_DAYS", "RETENTION_AUDIT_DAYS"):
+    for key in (
+        "RETENTION_INACTIVE_MONTHS",
+        "RETENTION_NOTICE_DAYS",
+        "RETENTION_HANDIN_DAYS",
+        "RETENTION_ATTENDANCE_DAYS",
+        "RETENTION_MAIL_DAYS",
+        "RETENTION_AUDIT_DAYS",
+    ):
         if cfg[key] < 1:
             raise ConfigError(f"MEDIENWERK_{key} must be at least 1")
     if cfg["PROXY_COUNT"] < 0:

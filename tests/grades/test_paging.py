@@ -167,9 +167,7 @@ def test_filter_by_state_and_resend_keeps_the_place(grades: Grades) -> None:
     assert prev is not None and "status=failed" in prev.group(1) and "page=1" in prev.group(1)
 
     # resend all failed: every failed row of the course is queued again
-    resp = requests.post(
-        landing.url + "grades/resend-failed", data={"csrf_token": csrf(third.text)}, timeout=10
-    )
+    resp = requests.post(landing.url + "grades/resend-failed", data={"csrf_token": csrf(third.text)}, timeout=10)
     assert resp.status_code == 200
     assert "Fehlgeschlagen" not in _summary(resp.text)
 
