@@ -12,7 +12,8 @@ This script prints the figures and asserts nothing.
    --requests sequential GETs each, p50 and p95;
 4. counts the SQL statements of every page in-process (test client, same tokens);
 5. streams the central team's full CSV export over HTTP (rows, bytes, time, the gunicorn worker's RSS), and
-   measures Python's peak memory (tracemalloc) in-process for an export of ~1,000 rows and of all rows;
+   measures Python's peak memory (tracemalloc) in-process for exports of ~1,000 rows, the largest chamber and all
+   rows (flat memory: the peak stops growing once a few 500-row batches have passed);
 6. for pages over 300 ms p50: the slowest statement of the page (timed in-process).
 
     .venv/bin/python bench/dashboards.py                        # SQLite, 10,000 volunteers
@@ -20,7 +21,9 @@ This script prints the figures and asserts nothing.
     .venv/bin/python bench/dashboards.py --db ... --skip-seed --requests 10
 
 Bounded: at most --requests (<= 200) timed requests per page and coordinator; every request has a timeout; the
-server is stopped at the end.
+server is stopped at the end. The seeded schema stays for --skip-seed runs; remove it with
+``DROP SCHEMA bench_dash CASCADE``. The timed requests run long enough for psycopg to prepare the statements
+(after 5 executions per connection) and for PostgreSQL to switch to generic plans, as a long-running server does.
 """
 
 from __future__ import annotations
@@ -476,6 +479,7 @@ def main() -> int:
     export_memory(app, plan.central, small)  # warm-up: statement caches, translations
     for label, query in (
         (f"one chamber (~{plan.small_chamber_volunteers:,})", small),
+        ("the largest chamber", f"&chamber={plan.largest.chamber_id}"),
         (f"all ({plan.volunteers:,})", ""),
     ):
         rows, size, peak, seconds, failure = export_memory(app, plan.central, query)
