@@ -46,7 +46,18 @@ class ItemProgress(db.Model):  # type: ignore[name-defined]
     """
 
     __tablename__ = "item_progress"
-    __table_args__ = (UniqueConstraint("user_id", "item_id"),)
+    __table_args__ = (
+        UniqueConstraint("user_id", "item_id"),
+        # the dashboards' grouped reports: per person and module (a chamber reads only its people's entries) and
+        # per module (module statistics); covering, so PostgreSQL answers them from the index alone
+        Index("ix_item_progress_user_module", "user_id", "module_id", postgresql_include=["item_id", "completed_at"]),
+        Index(
+            "ix_item_progress_module_user",
+            "module_id",
+            "user_id",
+            postgresql_include=["item_id", "completed_at", "first_viewed_at"],
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
@@ -79,7 +90,10 @@ class QuizAttempt(db.Model):  # type: ignore[name-defined]
     """One submitted self-check: score, pass, and the module version it was taken against."""
 
     __tablename__ = "quiz_attempt"
-    __table_args__ = (Index("ix_quiz_attempt_user_item", "user_id", "item_id"),)
+    __table_args__ = (
+        Index("ix_quiz_attempt_user_item", "user_id", "item_id"),
+        Index("ix_quiz_attempt_item_user", "item_id", "user_id", "id"),  # first attempts per self-check
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))

@@ -87,3 +87,16 @@ def test_report_progress_writes_every_volunteer(seeded: Seeded, tmp_path: Path) 
     assert xlsx.read_bytes()[:2] == b"PK"
     with seeded.lti.app.app_context():
         assert db.session.execute(select(AuditEntry.action)).scalars().all() == ["report_exported", "report_exported"]
+
+
+def test_export_rows_come_in_batches_without_losing_any(seeded: Seeded) -> None:
+    """Large exports are read in batches; each batch must leave the session usable for the next one."""
+    from lms.courses.setup import current_course
+    from lms.dashboards.queries import Filters, export_rows
+    from lms.users.scope import Scope
+
+    seeded.add_volunteers(7, prefix="batch")
+    with seeded.lti.app.test_request_context():
+        scope = Scope((seeded.chamber_id,), None, "coordinator")
+        names = [row.name for row in export_rows(scope, current_course(), Filters(), batch=2)]
+    assert len(names) == 9 and len(set(names)) == 9
