@@ -299,7 +299,8 @@ def keys_rotate() -> None:
     click.echo(f"New active key {key.kid}. Retire the old one once platforms have fetched the new JWKS.")
 
 
-@keys.command("retire")
+# a kid is base64url and may start with "-": it is an argument, never an option
+@keys.command("retire", context_settings={"ignore_unknown_options": True})
 @click.argument("kid")
 @with_appcontext
 def keys_retire(kid: str) -> None:

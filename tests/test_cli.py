@@ -148,3 +148,15 @@ def test_db_upgrade_twice_then_check(db_uri, tmp_path, monkeypatch) -> None:
     assert result.exit_code == 0, result.output
     with app.app_context():
         db.engine.dispose()
+
+
+def test_a_kid_that_starts_with_a_dash_can_be_retired(app, runner) -> None:
+    from lms.core.extensions import db
+    from lms.platforms.models import ToolKey
+
+    with app.app_context():
+        db.session.add(ToolKey(kid="-Dash_kid", private_pem="x", public_jwk={}, active=False))
+        db.session.commit()
+    result = runner.invoke(args=["keys", "retire", "-Dash_kid"])
+    assert result.exit_code == 0, result.output
+    assert "Retired key -Dash_kid." in result.output
