@@ -30,9 +30,8 @@ def _person(user_id: int) -> User:
     return person
 
 
-@bp.route("/export.json")
-def export_json(user_id: int) -> Response:
-    person = _person(user_id)
+def _exported(person: User, fmt: str) -> dict[str, Any]:
+    """Everything about the person, the export written to the audit log."""
     data = services.export_person(person)
     record(
         "person_exported",
@@ -40,8 +39,15 @@ def export_json(user_id: int) -> Response:
         actor=g.launch.user,
         actor_role=g.launch.role,
         subject_id=person.id,
-        detail={"format": "json"},
+        detail={"format": fmt},
     )
+    return data
+
+
+@bp.route("/export.json")
+def export_json(user_id: int) -> Response:
+    person = _person(user_id)
+    data = _exported(person, "json")
     commit_now()  # logged before the download leaves
     body = json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True)
     return Response(
@@ -57,15 +63,7 @@ def export_json(user_id: int) -> Response:
 @bp.route("/summary")
 def summary(user_id: int) -> str:
     person = _person(user_id)
-    data = services.export_person(person)
-    record(
-        "person_exported",
-        chamber_id=person.chamber_id,
-        actor=g.launch.user,
-        actor_role=g.launch.role,
-        subject_id=person.id,
-        detail={"format": "html"},
-    )
+    data = _exported(person, "html")
     return render_template("personal_data/summary.html", person=person, data=data)
 
 
