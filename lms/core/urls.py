@@ -8,7 +8,8 @@ from urllib.parse import urljoin
 from flask import current_app, url_for
 from werkzeug.routing import IntegerConverter, Map
 
-MAX_DATABASE_INT = 2**63 - 1
+# the largest id the database holds: primary keys are INTEGER, 32-bit signed on PostgreSQL
+MAX_DATABASE_INT = 2**31 - 1
 
 
 def tool_url(endpoint: str, **values: object) -> str:
@@ -20,8 +21,8 @@ def tool_url(endpoint: str, **values: object) -> str:
 
 
 class DatabaseIntConverter(IntegerConverter):
-    """``<int:…>`` in every route: ids the database can hold (a signed 64-bit integer). A larger number in a URL
-    is a page that does not exist (404), not a database error (500)."""
+    """``<int:…>`` in every route: only ids the database can hold. A larger number in a URL is a page that does
+    not exist (404), not a database error (PostgreSQL: "integer out of range", a 500)."""
 
     def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("max", MAX_DATABASE_INT)

@@ -196,6 +196,35 @@ def build_tenant(slug: str) -> Tenant:
     return tenant
 
 
+@pytest.fixture
+def make_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """``make_app(db_uri, **config)``: a tool app of its own (another Redis, other limits); its connections
+    are closed at the end of the test, so no connection outlives it."""
+    from lms import create_app
+
+    apps: list[Flask] = []
+
+    def make(db_uri: str, **config: Any) -> Flask:
+        folder = tmp_path_factory.mktemp("app")
+        app = create_app(
+            {
+                "TESTING": True,
+                "SQLALCHEMY_DATABASE_URI": db_uri,
+                "SECRET_KEY": "test-secret",
+                "JOBS_SQLITE_PATH": str(folder / "jobs.sqlite"),
+                **config,
+            }
+        )
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
 def build_world(app: Flask) -> World:
     with app.test_request_context():
         a, b = build_tenant("a"), build_tenant("b")

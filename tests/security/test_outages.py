@@ -17,7 +17,6 @@ from sqlalchemy import event, func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from lms import create_app
 from lms.core.extensions import db
 from tests.conftest import POSTGRES, page_text
 from tests.security.conftest import Actor, World
@@ -34,24 +33,20 @@ def closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _app(db_uri: str, tmp_path: Path, **config: Any) -> Flask:
-    return create_app(
-        {
-            "TESTING": True,
-            "SQLALCHEMY_DATABASE_URI": db_uri,
-            "SECRET_KEY": "test-secret",
-            "JOBS_SQLITE_PATH": str(tmp_path / "jobs.sqlite"),
-            **config,
-        }
-    )
+@pytest.fixture
+def new_app(make_app: Any) -> Any:
+    def make(db_uri: str, tmp_path: Path, **config: Any) -> Flask:
+        return make_app(db_uri, **config)
+
+    return make
 
 
 @pytest.fixture
-def redis_down(db_uri: str, tmp_path: Path, closed_port: int) -> Iterator[Flask]:
+def redis_down(db_uri: str, tmp_path: Path, closed_port: int, new_app: Any) -> Iterator[Flask]:
     """The tool with its tables and a registered LMS, and MEDIENWERK_REDIS_URL pointing at nothing."""
     from lms.platforms.services import add_platform
 
-    app = _app(db_uri, tmp_path, REDIS_URL=f"redis://127.0.0.1:{closed_port}/0")
+    app = new_app(db_uri, tmp_path, REDIS_URL=f"redis://127.0.0.1:{closed_port}/0")
     with app.app_context():
         db.drop_all()
         db.create_all()
@@ -83,8 +78,8 @@ def test_readyz_names_each_dependency(client: Any) -> None:
     }
 
 
-def test_readyz_with_redis(db_uri: str, tmp_path: Path) -> None:
-    app = _app(db_uri, tmp_path, REDIS_URL="redis://127.0.0.1:6379/15")
+def test_readyz_with_redis(db_uri: str, tmp_path: Path, new_app: Any) -> None:
+    app = new_app(db_uri, tmp_path, REDIS_URL="redis://127.0.0.1:6379/15")
     resp = app.test_client().get("/readyz")
     assert resp.status_code == 200 and resp.get_json()["checks"] == {"database": "ok", "redis": "ok", "jobs": "ok"}
 
@@ -100,8 +95,8 @@ def test_readyz_is_503_when_redis_is_down_and_healthz_stays_ok(redis_down: Flask
     assert client.get("/healthz").get_json() == {"status": "ok"}
 
 
-def test_readyz_is_503_when_the_database_is_unreachable(tmp_path: Path, closed_port: int) -> None:
-    app = _app(UNREACHABLE_DB.format(port=closed_port), tmp_path)
+def test_readyz_is_503_when_the_database_is_unreachable(tmp_path: Path, closed_port: int, new_app: Any) -> None:
+    app = new_app(UNREACHABLE_DB.format(port=closed_port), tmp_path)
     resp = app.test_client().get("/readyz")
     assert resp.status_code == 503
     assert resp.get_json()["checks"] == {"database": "unavailable", "redis": "not configured", "jobs": "ok"}
@@ -110,9 +105,11 @@ def test_readyz_is_503_when_the_database_is_unreachable(tmp_path: Path, closed_p
 # --- timeouts -------------------------------------------------------------------------------------------
 
 
-def test_postgresql_gets_connect_and_statement_timeouts_and_keeps_the_uri_options(tmp_path: Path) -> None:
+def test_postgresql_gets_connect_and_statement_timeouts_and_keeps_the_uri_options(tmp_path: Path, new_app: Any) -> None:
     uri = "postgresql+psycopg://u@db.example.org/medienwerk?options=-csearch_path%3Dt_1"
-    options = _app(uri, tmp_path, DB_CONNECT_TIMEOUT=4.0, DB_STATEMENT_TIMEOUT=12.0).config["SQLALCHEMY_ENGINE_OPTIONS"]
+    options = new_app(uri, tmp_path, DB_CONNECT_TIMEOUT=4.0, DB_STATEMENT_TIMEOUT=12.0).config[
+        "SQLALCHEMY_ENGINE_OPTIONS"
+    ]
     args = options["connect_args"]
     assert args["connect_timeout"] == 4 and options["pool_timeout"] == 4.0
     assert args["options"] == "-csearch_path=t_1 -c statement_timeout=12000"
@@ -120,14 +117,14 @@ def test_postgresql_gets_connect_and_statement_timeouts_and_keeps_the_uri_option
     assert options["pool_pre_ping"] is True and options["hide_parameters"] is True
 
 
-def test_defaults_and_sqlite(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    pg = _app("postgresql+psycopg://u@db.example.org/m", tmp_path).config["SQLALCHEMY_ENGINE_OPTIONS"]
+def test_defaults_and_sqlite(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, new_app: Any) -> None:
+    pg = new_app("postgresql+psycopg://u@db.example.org/m", tmp_path).config["SQLALCHEMY_ENGINE_OPTIONS"]
     assert pg["connect_args"]["connect_timeout"] == 5
     assert pg["connect_args"]["options"] == "-c statement_timeout=15000"
-    sqlite = _app(f"sqlite:///{tmp_path / 'x.sqlite'}", tmp_path).config["SQLALCHEMY_ENGINE_OPTIONS"]
+    sqlite = new_app(f"sqlite:///{tmp_path / 'x.sqlite'}", tmp_path).config["SQLALCHEMY_ENGINE_OPTIONS"]
     assert sqlite["connect_args"] == {"timeout": 5.0} and "pool_timeout" not in sqlite
     monkeypatch.setenv("MEDIENWERK_DB_STATEMENT_TIMEOUT", "0")
-    no_limit = _app("postgresql+psycopg://u@db.example.org/m", tmp_path).config["SQLALCHEMY_ENGINE_OPTIONS"]
+    no_limit = new_app("postgresql+psycopg://u@db.example.org/m", tmp_path).config["SQLALCHEMY_ENGINE_OPTIONS"]
     assert "options" not in no_limit["connect_args"]
 
 
@@ -148,14 +145,13 @@ def test_every_redis_client_has_timeouts(redis_down: Flask) -> None:
 
 @pytest.mark.postgres_only
 @pytest.mark.skipif(not POSTGRES, reason="statement_timeout is PostgreSQL's (MEDIENWERK_TEST_DATABASE_URI)")
-def test_a_postgresql_statement_timeout_is_in_force(postgres_schema_uri: str, tmp_path: Path) -> None:
-    app = _app(postgres_schema_uri, tmp_path, DB_STATEMENT_TIMEOUT=0.2)
+def test_a_postgresql_statement_timeout_is_in_force(postgres_schema_uri: str, tmp_path: Path, new_app: Any) -> None:
+    app = new_app(postgres_schema_uri, tmp_path, DB_STATEMENT_TIMEOUT=0.2)
     with app.app_context():
         with pytest.raises(OperationalError):  # QueryCanceled: an outage page, not a hanging request
             db.session.execute(select(func.pg_sleep(2)))
         db.session.rollback()
         assert db.session.execute(select(func.current_setting("search_path"))).scalar_one().startswith("t_")
-        db.engine.dispose()
 
 
 # --- pages during an outage ----------------------------------------------------------------------------------
@@ -194,12 +190,14 @@ def test_login_and_launch_with_redis_down_answer_a_readable_503(
     assert lines == [lines[0]] and lines[0].startswith("outage on POST lti.launch: ConnectionError")
 
 
-def test_pages_after_a_launch_answer_503_when_the_database_is_unreachable(tmp_path: Path, closed_port: int) -> None:
+def test_pages_after_a_launch_answer_503_when_the_database_is_unreachable(
+    tmp_path: Path, closed_port: int, new_app: Any
+) -> None:
     from itsdangerous import URLSafeTimedSerializer
 
     from lms.core.security import TOKEN_SALT
 
-    app = _app(UNREACHABLE_DB.format(port=closed_port), tmp_path)
+    app = new_app(UNREACHABLE_DB.format(port=closed_port), tmp_path)
     token = URLSafeTimedSerializer("test-secret", salt=TOKEN_SALT).dumps("a-session-id")
     resp = app.test_client().get(f"/t/{token}/m/")
     assert resp.status_code == 503
