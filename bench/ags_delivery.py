@@ -69,7 +69,7 @@ def main() -> int:
     from lms.grades.jobs import deliver_due
     from lms.grades.models import GradeLink, GradeLinkUser
     from lms.platforms.services import add_platform, ensure_active_key
-    from lms.users.models import Course, User
+    from lms.users.models import LmsCourse, User
 
     with app.app_context():
         db.drop_all()
@@ -101,7 +101,7 @@ def main() -> int:
                 name=f"Bench-LMS {r}",
                 chamber_slug=f"bench-{r}",
             ).platform
-            course = Course(issuer=double.issuer, context_id="bench-course", chamber_id=platform.chamber_id)
+            course = LmsCourse(issuer=double.issuer, context_id="bench-course", chamber_id=platform.chamber_id)
             db.session.add(course)
             db.session.flush()
             link = GradeLink(

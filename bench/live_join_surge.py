@@ -48,7 +48,7 @@ def seed(app, n: int) -> tuple[int, list[tuple[str, str]]]:  # type: ignore[no-u
     from lms.core.security import create_launch_session, csrf_token
     from lms.live_sessions.models import LiveProfile, LiveSession, Signup
     from lms.platforms.models import Chamber, Platform
-    from lms.users.models import Course, Enrollment, User
+    from lms.users.models import Enrollment, LmsCourse, User
 
     with app.app_context():
         db.drop_all()
@@ -65,7 +65,7 @@ def seed(app, n: int) -> tuple[int, list[tuple[str, str]]]:  # type: ignore[no-u
             auth_token_url="https://bench.invalid/t",
             key_set_url="https://bench.invalid/k",
         )
-        course = Course(chamber_id=chamber.id, issuer=platform.issuer, context_id="bench-course", title="Bench")
+        course = LmsCourse(chamber_id=chamber.id, issuer=platform.issuer, context_id="bench-course", title="Bench")
         db.session.add_all([platform, course])
         db.session.flush()
         live = LiveSession(

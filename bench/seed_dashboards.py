@@ -233,7 +233,7 @@ def seed(app: Any, *, volunteers: int = 10_000, chambers: int = 20, seed: int = 
         TaskSubmission,
     )
     from lms.rosters.models import ACTIVE, RosterMember, RosterSource
-    from lms.users.models import Course, Enrollment, User
+    from lms.users.models import Enrollment, LmsCourse, User
 
     started_at = time.perf_counter()
     rng = random.Random(seed)
@@ -254,7 +254,7 @@ def seed(app: Any, *, volunteers: int = 10_000, chambers: int = 20, seed: int = 
                 Chamber,
                 Platform,
                 Deployment,
-                Course,
+                LmsCourse,
                 User,
                 Enrollment,
                 QuizAttempt,
@@ -321,7 +321,7 @@ def seed(app: Any, *, volunteers: int = 10_000, chambers: int = 20, seed: int = 
                 courses_of[chamber_id].append(course_id)
                 year = 2024 + k % 3
                 w.add(
-                    Course,
+                    LmsCourse,
                     {
                         "id": course_id,
                         "chamber_id": chamber_id,

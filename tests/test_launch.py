@@ -11,7 +11,7 @@ from lms.core.extensions import db
 from lms.core.launch_session import LaunchSession
 from lms.demo.platform import DROP, MEMBERSHIP, PlatformDouble
 from lms.platforms.services import set_platform_enabled
-from lms.users.models import Course, Enrollment, User
+from lms.users.models import Enrollment, LmsCourse, User
 from lti.keys import generate_key
 from tests.conftest import Lti, page_text
 
@@ -235,7 +235,7 @@ def test_launch_without_context_creates_no_course(lti: Lti) -> None:
     resp = lti.launch_with(**{LTI + "context": DROP})
     assert "ohne Kurs gestartet" in page_text(resp.text)
     with lti.app.app_context():
-        assert db.session.execute(select(Course)).first() is None
+        assert db.session.execute(select(LmsCourse)).first() is None
 
 
 # -- login and registration problems --------------------------------------------------------------------

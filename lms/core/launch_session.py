@@ -11,7 +11,7 @@ from lms.core.extensions import db
 
 if TYPE_CHECKING:  # the classes are found by name when the mappers are configured; core imports no domain
     from lms.platforms.models import Platform
-    from lms.users.models import Course, User
+    from lms.users.models import LmsCourse, User
 
 
 class LaunchSession(db.Model):  # type: ignore[name-defined]
@@ -37,5 +37,5 @@ class LaunchSession(db.Model):  # type: ignore[name-defined]
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
 
     user: Mapped[User] = relationship()
-    course: Mapped[Course | None] = relationship()
+    course: Mapped[LmsCourse | None] = relationship()
     platform: Mapped[Platform] = relationship()

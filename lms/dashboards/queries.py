@@ -48,8 +48,7 @@ from lms.progress.models import (
     TaskSubmission,
 )
 from lms.rosters.models import ACTIVE, RosterMember
-from lms.users.models import Course as LmsCourse
-from lms.users.models import Enrollment, User
+from lms.users.models import Enrollment, LmsCourse, User
 from lms.users.scope import Scope
 
 PAGE_SIZE = 50

@@ -21,8 +21,7 @@ from lms.progress import services
 from lms.progress.models import ItemProgress, ProgressEvent, QuizAttempt, TaskSubmission
 from lms.progress.scoring import grade
 from lms.rosters.models import RosterMember, RosterSource
-from lms.users.models import Course as LmsCourse
-from lms.users.models import Enrollment, User
+from lms.users.models import Enrollment, LmsCourse, User
 
 SUB_PREFIX = "demo-seed-"
 GIVEN = (

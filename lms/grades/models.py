@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from lms.core.db import UTCDateTime, utcnow
 from lms.core.extensions import db
 from lms.platforms.models import Platform
-from lms.users.models import Course, User
+from lms.users.models import LmsCourse, User
 from lti.ags import SCOPE_LINEITEM, SCOPE_LINEITEM_READONLY, SCOPE_SCORE
 
 # what a link shows
@@ -50,7 +50,7 @@ class GradeLink(db.Model):  # type: ignore[name-defined]
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     platform: Mapped[Platform] = relationship()
-    course: Mapped[Course | None] = relationship()
+    course: Mapped[LmsCourse | None] = relationship()
 
     @property
     def tag(self) -> str:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.core.db import UTCDateTime, utcnow
 from lms.core.extensions import db
-from lms.users.models import Course, User
+from lms.users.models import LmsCourse, User
 
 AUDIENCES = ("course", "chamber")
 SIGNUP_CONFIRMED = "confirmed"
@@ -88,7 +88,7 @@ class LiveSession(db.Model):  # type: ignore[name-defined]
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
-    course: Mapped[Course | None] = relationship()
+    course: Mapped[LmsCourse | None] = relationship()
     created_by: Mapped[User | None] = relationship()
     co_trainers: Mapped[list[User]] = relationship(secondary=live_session_co_trainer, order_by="User.id")
 

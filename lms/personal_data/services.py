@@ -26,7 +26,7 @@ from lms.core.errors import Invalid, NotFound
 from lms.core.extensions import db
 from lms.platforms.models import Chamber
 from lms.rosters.models import RosterMember
-from lms.users.models import Course, User
+from lms.users.models import LmsCourse, User
 
 USER_TABLE = "user_account"
 # rows that point at the person with SET NULL (kept for others) but hold the person's data themselves
@@ -82,7 +82,7 @@ def _rows(table: Table, where: ColumnElement[bool]) -> list[dict[str, Any]]:
 
 def _roster_rows_clause(user: User) -> ColumnElement[bool]:
     """The LMS roster rows about the person: by their LMS id in the courses of their chamber and issuer."""
-    courses = select(Course.id).where(Course.chamber_id == user.chamber_id, Course.issuer == user.issuer)
+    courses = select(LmsCourse.id).where(LmsCourse.chamber_id == user.chamber_id, LmsCourse.issuer == user.issuer)
     return and_(RosterMember.platform_user_id == user.sub, RosterMember.course_id.in_(courses))
 
 

@@ -32,8 +32,7 @@ from lms.progress.models import (
     QuizAttempt,
     TaskSubmission,
 )
-from lms.users.models import Course as LmsCourse
-from lms.users.models import Enrollment, User
+from lms.users.models import Enrollment, LmsCourse, User
 from lti.roles import Role
 
 # --- per item and per module ----------------------------------------------------------------------

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from lms.core.db import UTCDateTime, utcnow
 from lms.core.extensions import db
 from lms.platforms.models import Platform
-from lms.users.models import Course, User
+from lms.users.models import LmsCourse, User
 
 ACTIVE = "Active"
 INACTIVE = "Inactive"
@@ -34,7 +34,7 @@ class RosterSource(db.Model):  # type: ignore[name-defined]
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
-    course: Mapped[Course] = relationship()
+    course: Mapped[LmsCourse] = relationship()
     platform: Mapped[Platform] = relationship()
 
 
@@ -59,7 +59,7 @@ class RosterMember(db.Model):  # type: ignore[name-defined]
     last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     status_changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    course: Mapped[Course] = relationship()
+    course: Mapped[LmsCourse] = relationship()
     user: Mapped[User | None] = relationship()
 
     @property

@@ -17,7 +17,7 @@ from lms.core.extensions import db
 from lms.core.paging import PER_PAGE, Page, paginate
 from lms.progress.models import ItemProgress
 from lms.rosters.models import ACTIVE, RosterMember
-from lms.users.models import Course, Enrollment, User
+from lms.users.models import Enrollment, LmsCourse, User
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ class NotStarted:
     launched: bool  # launched the tool from this course, but has no progress yet
 
 
-def _launched(course: Course) -> Subquery:
+def _launched(course: LmsCourse) -> Subquery:
     """sub → user id of everyone who launched the tool from this course (the course's chamber and issuer)."""
     return (
         select(User.sub.label("sub"), User.id.label("user_id"))
@@ -57,7 +57,7 @@ def _display_name(name: str | None, given_name: str | None, family_name: str | N
     return " ".join(p for p in (given_name, family_name) if p) or None
 
 
-def _members_query(course: Course) -> Select[*tuple[Any, ...]]:
+def _members_query(course: LmsCourse) -> Select[*tuple[Any, ...]]:
     launched = _launched(course)
     return (
         select(
@@ -95,13 +95,13 @@ def _member_row(row: Any) -> MemberRow:
     )
 
 
-def members_page(course: Course, page: int, per_page: int = PER_PAGE) -> Page[MemberRow]:
+def members_page(course: LmsCourse, page: int, per_page: int = PER_PAGE) -> Page[MemberRow]:
     """One page of the course's members as of the latest sync: active first, trainers before volunteers, by
     family name (two statements)."""
     return paginate(_members_query(course), page, per_page).map(_member_row)
 
 
-def _not_started_query(course: Course) -> Select[*tuple[Any, ...]]:
+def _not_started_query(course: LmsCourse) -> Select[*tuple[Any, ...]]:
     """Active volunteers of the course who never launched the tool from it, or launched it but have no progress
     yet: the person's progress (``item_progress``) is checked in the same statement."""
     launched = _launched(course)
@@ -136,11 +136,11 @@ def _not_started_row(row: Any) -> NotStarted:
     )
 
 
-def not_started_page(course: Course, page: int, per_page: int = PER_PAGE) -> Page[NotStarted]:
+def not_started_page(course: LmsCourse, page: int, per_page: int = PER_PAGE) -> Page[NotStarted]:
     """One page of "enrolled but not started" (two statements)."""
     return paginate(_not_started_query(course), page, per_page).map(_not_started_row)
 
 
-def members_not_started(course: Course) -> list[NotStarted]:
+def members_not_started(course: LmsCourse) -> list[NotStarted]:
     """Everyone "enrolled but not started" (one statement); for exports and checks, not for pages."""
     return [_not_started_row(row) for row in db.session.execute(_not_started_query(course))]

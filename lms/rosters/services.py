@@ -17,7 +17,7 @@ from lms.core.extensions import db
 from lms.grades.clients import nrps_client
 from lms.platforms.models import Platform
 from lms.rosters.models import ACTIVE, DELETED, RosterMember, RosterSource
-from lms.users.models import Course, User
+from lms.users.models import LmsCourse, User
 from lti.claims import Launch
 from lti.nrps import Roster
 from lti.tokens import ServiceError
@@ -40,7 +40,7 @@ class SyncResult:
     removed: int
 
 
-def record_source(launch: Launch, platform: Platform, course: Course | None) -> RosterSource | None:
+def record_source(launch: Launch, platform: Platform, course: LmsCourse | None) -> RosterSource | None:
     """Keep the NRPS URL of the course's latest launch that carried one."""
     if launch.nrps is None or course is None:
         return None

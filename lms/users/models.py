@@ -47,7 +47,7 @@ class User(db.Model):  # type: ignore[name-defined]
         return joined or None
 
 
-class Course(db.Model):  # type: ignore[name-defined]
+class LmsCourse(db.Model):  # type: ignore[name-defined]
     """An LMS course (LTI context) in a chamber, keyed by (chamber, issuer, context id)."""
 
     __tablename__ = "course"
@@ -79,4 +79,4 @@ class Enrollment(db.Model):  # type: ignore[name-defined]
     last_launch_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     user: Mapped[User] = relationship()
-    course: Mapped[Course] = relationship()
+    course: Mapped[LmsCourse] = relationship()

@@ -11,7 +11,7 @@ from lms.core.db import clip, fits, get_or_create, utcnow
 from lms.core.errors import Invalid
 from lms.core.extensions import db
 from lms.platforms.models import Chamber, Platform
-from lms.users.models import Course, Enrollment, User
+from lms.users.models import Enrollment, LmsCourse, User
 from lti.claims import Launch
 from lti.roles import Role
 
@@ -23,7 +23,7 @@ class UserError(Invalid):
 @dataclass(frozen=True)
 class LaunchRecord:
     user: User
-    course: Course | None
+    course: LmsCourse | None
     role: Role
 
 
@@ -70,9 +70,9 @@ def record_launch(launch: Launch, platform: Platform) -> LaunchRecord:
 
     course = None
     if launch.context is not None:
-        course, _ = get_or_create(Course, chamber_id=chamber_id, issuer=launch.issuer, context_id=launch.context.id)
-        course.title = clip(launch.context.title, Course.title)
-        course.label = clip(launch.context.label, Course.label)
+        course, _ = get_or_create(LmsCourse, chamber_id=chamber_id, issuer=launch.issuer, context_id=launch.context.id)
+        course.title = clip(launch.context.title, LmsCourse.title)
+        course.label = clip(launch.context.label, LmsCourse.label)
         enrollment, _ = get_or_create(Enrollment, {"role": role.key}, user_id=user.id, course_id=course.id)
         enrollment.role = role.key
         enrollment.last_launch_at = now

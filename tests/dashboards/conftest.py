@@ -15,7 +15,7 @@ from lms.courses.content import Module
 from lms.courses.setup import current_course
 from lms.progress import services
 from lms.progress.scoring import grade
-from lms.users.models import Course, Enrollment, User
+from lms.users.models import Enrollment, LmsCourse, User
 from tests.conftest import Lti
 from tests.progress.helpers import Browser
 
@@ -73,7 +73,7 @@ def seeded(lti: Lti) -> Seeded:
     with lti.app.test_request_context():
         lena = db.session.query(User).filter_by(sub="demo-lena").one()
         timo = db.session.query(User).filter_by(sub="demo-timo").one()
-        course = db.session.query(Course).one()
+        course = db.session.query(LmsCourse).one()
         m1 = current_course().modules[0]
         finish_module(lena.id, m1)
         db.session.commit()

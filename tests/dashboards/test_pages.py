@@ -97,10 +97,10 @@ def test_the_central_team_sees_every_chamber(seeded: Seeded) -> None:
 
 
 def test_a_trainer_sees_only_their_courses(seeded: Seeded) -> None:
-    from lms.users.models import Course
+    from lms.users.models import LmsCourse
 
     with seeded.lti.app.app_context():
-        other = Course(chamber_id=seeded.chamber_id, issuer=seeded.lti.double.issuer, context_id="anderer-kurs")
+        other = LmsCourse(chamber_id=seeded.chamber_id, issuer=seeded.lti.double.issuer, context_id="anderer-kurs")
         db.session.add(other)
         db.session.commit()
         other_id = other.id

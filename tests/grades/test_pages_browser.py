@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from lms.core.extensions import db
-from lms.users.models import Course
+from lms.users.models import LmsCourse
 from tests.browser import axe_violations
 from tests.grades.conftest import M1, Grades
 
@@ -23,7 +23,7 @@ def test_grades_and_roster_pages_have_no_axe_violations(grades: Grades, browser:
     grades.deliver()
     landing = grades.lti.launch("trainer")
     with grades.app.app_context():
-        sync_course(db.session.execute(db.select(Course.id)).scalar_one())
+        sync_course(db.session.execute(db.select(LmsCourse.id)).scalar_one())
     context = browser.new_context(viewport={"width": 320, "height": 640})
     page = context.new_page()
     for path in ("grades/", "roster/"):

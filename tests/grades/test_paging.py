@@ -16,7 +16,7 @@ from sqlalchemy import delete, event, select
 from lms.core.db import utcnow
 from lms.core.extensions import db
 from lms.grades.models import DELIVERED, FAILED, PENDING, GradeLink, GradeLinkUser, ScoreOutbox
-from lms.users.models import Course, User
+from lms.users.models import LmsCourse, User
 from tests.browser import axe_violations
 from tests.conftest import page_text
 from tests.grades.conftest import Grades, csrf
@@ -47,7 +47,7 @@ def seed(grades: Grades, count: int) -> None:
     with grades.app.app_context():
         link = db.session.execute(select(GradeLink)).scalar_one()
         assert link.gradable
-        course = db.session.get_one(Course, link.course_id)
+        course = db.session.get_one(LmsCourse, link.course_id)
         for n in range(count):
             sub = f"p{n:04d}"
             user = User(

@@ -157,7 +157,7 @@ class LiveEnv:
 def live(app: Flask, bbb: Bbb) -> Iterator[LiveEnv]:
     from lms.core.jobs import jobs
     from lms.platforms.models import Chamber, Platform
-    from lms.users.models import Course
+    from lms.users.models import LmsCourse
 
     app.config.update(BBB_URL=bbb.url, BBB_SECRET=BBB_SECRET, BBB_CHECKSUM="sha256", BBB_TIMEOUT=3.0)
     assert jobs.huey is not None
@@ -175,7 +175,7 @@ def live(app: Flask, bbb: Bbb) -> Iterator[LiveEnv]:
             auth_token_url="https://lms.test/token",
             key_set_url="https://lms.test/jwks",
         )
-        course = Course(chamber_id=chamber.id, issuer="https://lms.test", context_id="course-1", title="Kurs")
+        course = LmsCourse(chamber_id=chamber.id, issuer="https://lms.test", context_id="course-1", title="Kurs")
         db.session.add_all([platform, course])
         db.session.commit()
         ids = (chamber.id, platform.id, course.id)

@@ -259,10 +259,10 @@ def test_recordings_are_unpublished_by_default_and_managed_by_the_trainer(live: 
     assert anna.post(f"/{sid}/recordings/{rec_id}/delete").status_code == 403
 
     # not the audience: another course's volunteer does not see the session nor its link
-    from lms.users.models import Course
+    from lms.users.models import LmsCourse
 
     with live.app.app_context():
-        course = Course(chamber_id=live.chamber_id, issuer="https://lms.test", context_id="other")
+        course = LmsCourse(chamber_id=live.chamber_id, issuer="https://lms.test", context_id="other")
         db.session.add(course)
         db.session.commit()
         other_course = course.id

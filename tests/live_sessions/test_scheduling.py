@@ -134,10 +134,10 @@ def test_capacity_waitlist_and_promotion_with_notice(live: LiveEnv) -> None:
 
 def test_audience_and_tenancy(live: LiveEnv) -> None:
     from lms.platforms.models import Chamber
-    from lms.users.models import Course
+    from lms.users.models import LmsCourse
 
     with live.app.app_context():
-        other_course = Course(chamber_id=live.chamber_id, issuer="https://lms.test", context_id="course-2")
+        other_course = LmsCourse(chamber_id=live.chamber_id, issuer="https://lms.test", context_id="course-2")
         other_chamber = Chamber(slug="hwk-andere", name="Andere")
         db.session.add_all([other_course, other_chamber])
         db.session.commit()

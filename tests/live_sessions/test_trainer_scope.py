@@ -10,10 +10,10 @@ from tests.live_sessions.conftest import LiveEnv, Person
 
 
 def _other_course(live: LiveEnv) -> int:
-    from lms.users.models import Course
+    from lms.users.models import LmsCourse
 
     with live.app.app_context():
-        course = Course(chamber_id=live.chamber_id, issuer="https://lms.test", context_id="course-2", title="Zwei")
+        course = LmsCourse(chamber_id=live.chamber_id, issuer="https://lms.test", context_id="course-2", title="Zwei")
         db.session.add(course)
         db.session.commit()
         return course.id

@@ -25,8 +25,7 @@ from lms.progress.models import (
     ProgressEvent,
     TaskSubmission,
 )
-from lms.users.models import Course as LmsCourse
-from lms.users.models import Enrollment, User
+from lms.users.models import Enrollment, LmsCourse, User
 from tests.browser import axe_violations
 from tests.conftest import Lti, page_text
 from tests.progress.helpers import M2, Browser, course_of, module_item, user_by_sub

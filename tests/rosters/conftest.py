@@ -13,7 +13,7 @@ from lms.core.extensions import db
 from lms.demo.platform_services import Membership, PlatformServices
 from lms.grades.clients import StoreTokenCache
 from lms.rosters.models import RosterMember
-from lms.users.models import Course
+from lms.users.models import LmsCourse
 from tests.conftest import Lti
 
 
@@ -38,7 +38,7 @@ class Rosters:
 
     def course_id(self) -> int:
         with self.app.app_context():
-            return db.session.execute(select(Course.id)).scalar_one()
+            return db.session.execute(select(LmsCourse.id)).scalar_one()
 
     def sync(self) -> object:
         from lms.rosters.jobs import sync_course

@@ -15,7 +15,7 @@ from lms.core.db import utcnow
 from lms.core.extensions import db
 from lms.progress.models import ItemProgress
 from lms.rosters.models import ACTIVE, RosterMember
-from lms.users.models import Course, Enrollment, User
+from lms.users.models import Enrollment, LmsCourse, User
 from tests.browser import axe_violations
 from tests.conftest import page_text
 from tests.rosters.conftest import Rosters
@@ -41,7 +41,7 @@ def statements(rosters: Rosters) -> Iterator[list[str]]:
 def seed(rosters: Rosters, count: int) -> None:
     """`count` active volunteers on the roster; every third launched the tool, every sixth also has progress."""
     with rosters.app.app_context():
-        course = db.session.execute(select(Course)).scalar_one()
+        course = db.session.execute(select(LmsCourse)).scalar_one()
         for n in range(count):
             sub = f"p{n:04d}"
             db.session.add(
@@ -126,7 +126,7 @@ def test_statements_do_not_grow_with_the_roster(rosters: Rosters) -> None:
     seed(rosters, 30)
     small = _count(rosters, landing.url + "roster/")
     with rosters.app.app_context():
-        course_id = db.session.execute(select(Course.id)).scalar_one()
+        course_id = db.session.execute(select(LmsCourse.id)).scalar_one()
         db.session.execute(db.delete(ItemProgress))
         db.session.execute(
             db.delete(Enrollment).where(Enrollment.user_id.in_(select(User.id).where(User.sub.like("p%"))))

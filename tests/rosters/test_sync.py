@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from lms.core.extensions import db
 from lms.rosters.queries import members_not_started
-from lms.users.models import Course
+from lms.users.models import LmsCourse
 from tests.conftest import form_fields, page_text
 from tests.rosters.conftest import Rosters
 
@@ -77,7 +77,7 @@ def test_enrolled_but_not_started(rosters: Rosters) -> None:
     rosters.add_members(1, prefix="never-")
     rosters.sync()
     with rosters.app.app_context():
-        rows = members_not_started(db.session.get_one(Course, rosters.course_id()))
+        rows = members_not_started(db.session.get_one(LmsCourse, rosters.course_id()))
         db.session.rollback()
     found = {r.platform_user_id: r.launched for r in rows}
     assert found == {"demo-lena": True, "demo-timo": False, "never-000": False}

@@ -86,9 +86,9 @@ def _course(tenant_slug: str, chamber_id: int, platform_id: int, issuer: str, n:
     from lms.grades.models import GradeLink, ScoreOutbox
     from lms.live_sessions.models import Attendance, LiveSession, Recording, Signup
     from lms.progress import services
-    from lms.users.models import Course, Enrollment
+    from lms.users.models import Enrollment, LmsCourse
 
-    course = Course(chamber_id=chamber_id, issuer=issuer, context_id=f"{tenant_slug}-course-{n}", title=f"Kurs {n}")
+    course = LmsCourse(chamber_id=chamber_id, issuer=issuer, context_id=f"{tenant_slug}-course-{n}", title=f"Kurs {n}")
     db.session.add(course)
     db.session.flush()
     volunteer = _person(chamber_id, issuer, f"{tenant_slug}-volunteer-{n}", f"Vera {tenant_slug.upper()}{n}")

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from lms.core.extensions import db
 from lms.core.launch_session import LaunchSession
-from lms.users.models import Course, User
+from lms.users.models import LmsCourse, User
 from tests.conftest import Lti, page_text
 
 LTI = "https://purl.imsglobal.org/spec/lti/claim/"
@@ -50,7 +50,7 @@ def test_long_names_and_titles_are_cut_to_fit(lti: Lti) -> None:
     assert user.name == "N" * 254 + "…" and user.given_name == "G" * 254 + "…" and user.family_name == "F" * 255
     assert user.email is None  # an address cut short would reach someone else: not stored
     with lti.app.app_context():
-        course = db.session.execute(select(Course)).scalar_one()
+        course = db.session.execute(select(LmsCourse)).scalar_one()
         assert course.title == "K" * 254 + "…" and len(course.label or "") == 255
 
 

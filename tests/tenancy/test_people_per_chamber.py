@@ -11,7 +11,7 @@ from lms.core.extensions import db
 from lms.core.launch_session import LaunchSession
 from lms.demo.platform import DROP, register_double
 from lms.platforms.models import Chamber
-from lms.users.models import Course, User
+from lms.users.models import LmsCourse, User
 from tests.conftest import Lti
 
 FIRST, SECOND = "medienwerk-demo", "zweite-kammer-client"
@@ -56,7 +56,7 @@ def test_a_launch_through_the_second_chamber_is_another_person(two_chambers: Lti
     _launch(lti, SECOND)
     assert _people(lti) == [("hwk-test", "demo-lena", "Lena Schreiner"), ("hwk-zwei", "demo-lena", "Lena Schreiner")]
     with lti.app.app_context():
-        courses = db.session.execute(select(Chamber.slug).join(Course, Course.chamber_id == Chamber.id)).scalars()
+        courses = db.session.execute(select(Chamber.slug).join(LmsCourse, LmsCourse.chamber_id == Chamber.id)).scalars()
         assert sorted(courses) == ["hwk-test", "hwk-zwei"]  # the LMS course is per chamber too
 
 
