@@ -6,11 +6,9 @@ those of one state (``?status=failed``).
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from flask import abort, current_app, g, redirect, render_template, request, url_for
+from flask import abort, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from lms.core.blueprints import moved_blueprint, tool_blueprint
@@ -25,12 +23,6 @@ bp = tool_blueprint("grades", __name__, "/grades")
 legacy = moved_blueprint(
     "grades_legacy", __name__, "/noten", "/grades", {"erneut": "resend", "fehlgeschlagene-erneut": "resend-failed"}
 )
-
-
-def _local_time(when: dt.datetime | None) -> str:
-    if when is None:
-        return ""
-    return when.astimezone(ZoneInfo(current_app.config["TIMEZONE"])).strftime("%d.%m.%Y, %H:%M")
 
 
 def _list_args() -> dict[str, Any]:
@@ -56,7 +48,6 @@ def status() -> str:
         "grades/status.html",
         course=course,
         overview=overview,
-        local_time=_local_time,
         done=request.args.get("done"),
     )
 

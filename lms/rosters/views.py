@@ -5,9 +5,7 @@ Both lists are paged, 50 a page: ``?page=N`` for the members, ``?not_started_pag
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
-from flask import current_app, g, redirect, render_template, request, url_for
+from flask import g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from lms.core.blueprints import moved_blueprint, tool_blueprint
@@ -20,12 +18,6 @@ from lti.roles import Role
 bp = tool_blueprint("rosters", __name__, "/roster")
 # the German URLs of the first release keep working (bookmarks, links in LMS texts)
 legacy = moved_blueprint("rosters_legacy", __name__, "/teilnehmende", "/roster", {"abgleichen": "sync"})
-
-
-def _local_time(when: object) -> str:
-    if when is None:
-        return ""
-    return when.astimezone(ZoneInfo(current_app.config["TIMEZONE"])).strftime("%d.%m.%Y, %H:%M")  # type: ignore[attr-defined]
 
 
 @bp.get("/")
@@ -45,7 +37,6 @@ def index() -> str:
         source=source,
         members=members,
         not_started=not_started,
-        local_time=_local_time,
         done=request.args.get("done"),
     )
 
