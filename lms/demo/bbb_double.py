@@ -10,7 +10,8 @@ with an HS512 Bearer JWT).
 Deliberate simplifications (all documented on the methods):
 
 * ``join`` marks the user as present at once (real BBB waits until the browser opens the
-  client) and redirects to a small HTML page of the double with a *Leave* button.
+  client) and redirects to a small German page of the double (in the tool's style sheet, which the
+  double serves itself) with a *Raum verlassen* button that follows the ``logoutURL``.
 * Attendees are keyed by ``userID``: joining twice with the same ID keeps one attendee.
 * A meeting is removed as soon as it ends (BBB keeps it a little while).
 * A recording appears right when a ``record=true`` meeting ends — via ``end``, or when the last
@@ -42,12 +43,13 @@ import xml.etree.ElementTree as ET  # noqa: S405 - used to *build* XML only
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import jwt
 import requests
-from flask import Blueprint, Flask, Response, redirect, request
+from flask import Blueprint, Flask, Response, abort, redirect, request, send_from_directory, url_for
 from jwt.algorithms import HMACAlgorithm
 from markupsafe import escape
 from werkzeug.wrappers import Response as BaseResponse
@@ -360,6 +362,7 @@ class BBBDouble:
         bp.add_url_rule("/_double/client", "client", self._view_client)
         bp.add_url_rule("/_double/leave", "leave", self._view_leave, methods=["POST"])
         bp.add_url_rule("/_double/playback/presentation/2.3/<record_id>", "playback", self._view_playback)
+        bp.add_url_rule("/_double/static/<filename>", "asset", self._view_asset)
         return bp
 
     # -- control surface (tests) ----------------------------------------------------------------
@@ -615,22 +618,32 @@ class BBBDouble:
             found = self._sessions.get(token)
             meeting = self._meetings.get(found[0]) if found else None
             if found is None:
-                return _page("Unknown session", "<p>This join link is not valid.</p>", 404)
+                return _page(
+                    "Link ungültig",
+                    "<p>Dieser Link zum Beitreten gilt nicht (mehr). Tritt bitte noch einmal aus medienwerk bei.</p>",
+                    404,
+                )
             if meeting is None or meeting.internal_meeting_id != found[2]:
-                return _page("Meeting ended", "<p>The meeting has ended.</p>")
+                return _page("Tutorial beendet", "<p>Das Tutorial ist beendet. Du kannst dieses Fenster schließen.</p>")
             waiting = meeting.waiting_guests.get(found[1])
             attendee = meeting.attendees.get(found[1])
             if waiting is not None:
-                body = f"<p>Waiting for a moderator to let you into <strong>{escape(meeting.name)}</strong>.</p>"
-                return _page("Waiting", body)
+                body = (
+                    f"<p>Du wartest darauf, dass die Moderation dich in den Raum <strong>„{escape(meeting.name)}“"
+                    "</strong> lässt.</p>"
+                )
+                return _page("Warteraum", body)
             if attendee is None:
-                return _page("Left", "<p>You have left the meeting.</p>")
+                return _page("Raum verlassen", _LEFT)
             body = (
-                f'<p id="bbb-double-status">You are in the meeting <strong>{escape(meeting.name)}'
-                f"</strong> as <strong>{escape(attendee.role)}</strong>.</p>"
-                f"<p>Name: {escape(attendee.full_name)}</p>"
+                '<p id="bbb-double-status">Du bist im Raum.</p>'
+                '<dl class="facts">'
+                f"<dt>Dein Name im Raum</dt><dd>{escape(attendee.full_name)}</dd>"
+                f"<dt>Deine Rolle</dt><dd>{_ROLE_LABELS.get(attendee.role, escape(attendee.role))}</dd>"
+                "</dl>"
+                "<p>Hier wären in BigBlueButton Video, Ton, Chat und Präsentation.</p>"
                 f'<form method="post" action="leave"><input type="hidden" name="sessionToken" '
-                f'value="{escape(token)}"><button type="submit">Leave</button></form>'
+                f'value="{escape(token)}"><button type="submit">Raum verlassen</button></form>'
             )
             return _page(meeting.name, body)
 
@@ -648,15 +661,31 @@ class BBBDouble:
                 logout = self._meetings[found[0]].params.get("logoutURL", "")
         if logout.startswith(("http://", "https://")):
             return redirect(logout, code=303)
-        return _page("Left", "<p>You have left the meeting.</p>")
+        return _page("Raum verlassen", _LEFT)
 
     def _view_playback(self, record_id: str) -> Response:
         with self._lock:
             rec = self._recordings.get(record_id)
             if rec is None or not rec.published:
-                return _page("Not found", "<p>No such recording.</p>", 404)
-            body = f"<p>Recording of <strong>{escape(rec.name)}</strong> ({escape(rec.record_id)})</p>"
+                return _page(
+                    "Aufzeichnung nicht gefunden",
+                    "<p>Diese Aufzeichnung gibt es nicht, oder sie ist nicht veröffentlicht.</p>",
+                    404,
+                )
+            body = (
+                f"<p>Aufzeichnung von <strong>„{escape(rec.name)}“</strong>.</p>"
+                "<p>Hier würde BigBlueButton die Aufzeichnung abspielen.</p>"
+                f'<p class="muted">Kennung der Aufzeichnung: {escape(rec.record_id)}</p>'
+            )
             return _page(rec.name, body)
+
+    @staticmethod
+    def _view_asset(filename: str) -> BaseResponse:
+        """The tool's own style sheet and icon, so that the double's pages look like the rest of the demo
+        (also when the double runs on a port of its own, as in the tests)."""
+        if filename not in _ASSETS:
+            abort(404)
+        return send_from_directory(_STATIC_DIR, filename, max_age=3600)
 
     # -- API calls (run under the lock) ---------------------------------------------------------
 
@@ -1348,12 +1377,28 @@ def _add_query(url: str, params: Mapping[str, str]) -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
 
 
+_STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+_ASSETS = frozenset({"medienwerk.css", "favicon.svg"})
+_ROLE_LABELS = {"MODERATOR": "Moderator*in", "VIEWER": "Teilnehmer*in"}
+_LEFT = "<p>Du hast den Raum verlassen. Du kannst dieses Fenster schließen.</p>"
+
+
 def _page(title: str, body: str, status: int = 200) -> Response:
+    """A calm German page in the tool's style that says plainly that this is a stand-in, not a real meeting
+    (no inline script or style: the tool's style sheet, served by the double itself)."""
+    css = url_for("bbb_double.asset", filename="medienwerk.css")
+    icon = url_for("bbb_double.asset", filename="favicon.svg")
     html = (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        f"<title>{escape(title)} – BBB double</title></head><body>"
-        "<p><small>BigBlueButton test double — not a real meeting.</small></p>"
-        f"{body}</body></html>"
+        '<!doctype html><html lang="de"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{escape(title)} – BigBlueButton-Attrappe</title>"
+        f'<link rel="stylesheet" href="{escape(css)}"><link rel="icon" href="{escape(icon)}" type="image/svg+xml">'
+        "</head><body>"
+        '<header class="topbar"><span class="brand">BigBlueButton-Attrappe</span>'
+        '<span class="muted">Ein Ersatz für BigBlueButton in der Demo und in den Tests: kein echter Videoraum, '
+        "keine Kamera, kein Mikrofon.</span></header>"
+        f'<main id="main"><h1>{escape(title)}</h1><div class="card">{body}</div></main>'
+        "</body></html>"
     )
     return Response(html, status=status, content_type="text/html; charset=utf-8")
 

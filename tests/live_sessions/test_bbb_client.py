@@ -383,9 +383,9 @@ def test_join_url_is_accepted_and_meeting_info_lists_attendees(client: BBBClient
     with requests.Session() as browser:
         response = browser.get(url, timeout=5)
         assert response.status_code == 200
-        assert "You are in the meeting" in response.text
+        assert "Du bist im Raum" in response.text
         assert "Smartphone-Fotografie" in response.text
-        assert "MODERATOR" in response.text
+        assert "Moderator*in" in response.text
         viewer_url = client.join_url("tutorial-44", "Volker Volunteer", "VIEWER", "vol-2")
         first_hop = browser.get(viewer_url, timeout=5, allow_redirects=False)
         assert first_hop.status_code == 302
