@@ -1,4 +1,5 @@
-"""Downloads of live-tutorial data: the attendance list as CSV (German labels, for spreadsheets)."""
+"""Downloads of live-tutorial data: the attendance list as CSV (labels and values in the page's language, for
+spreadsheets)."""
 
 from __future__ import annotations
 
@@ -6,15 +7,26 @@ import csv
 import io
 from collections.abc import Iterable
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
 from lms.live_sessions.models import SIGNUP_CONFIRMED, SIGNUP_WAITLISTED, SIGNUP_WITHDRAWN
 from lms.live_sessions.queries import AttendanceRow
 
-HEADER = ("Name", "Rolle", "Anmeldung", "Minuten im Raum", "Teilgenommen (berechnet)", "Korrektur", "Teilgenommen")
+HEADER = (
+    _l("Name"),
+    _l("Rolle"),
+    _l("Anmeldung"),
+    _l("Minuten im Raum"),
+    _l("Teilgenommen (berechnet)"),
+    _l("Korrektur"),
+    _l("Teilgenommen"),
+)
 SIGNUP_LABELS = {
-    SIGNUP_CONFIRMED: "angemeldet",
-    SIGNUP_WAITLISTED: "auf der Warteliste",
-    SIGNUP_WITHDRAWN: "abgemeldet",
-    None: "nicht angemeldet",
+    SIGNUP_CONFIRMED: _l("angemeldet"),
+    SIGNUP_WAITLISTED: _l("auf der Warteliste"),
+    SIGNUP_WITHDRAWN: _l("abgemeldet"),
+    None: _l("nicht angemeldet"),
 }
 
 
@@ -38,11 +50,11 @@ def person_label(row: AttendanceRow) -> str:
     """The name; the BBB pseudonym only for someone without a name, and then said so."""
     if row.user.display_name:
         return str(row.user.display_name)
-    return f"ohne Namen (Pseudonym {row.pseudonym})" if row.pseudonym else "ohne Namen"
+    return _("ohne Namen (Pseudonym %(p)s)", p=row.pseudonym) if row.pseudonym else _("ohne Namen")
 
 
 def _yes_no(value: bool | None) -> str:
-    return "" if value is None else ("ja" if value else "nein")
+    return "" if value is None else (_("ja") if value else _("nein"))
 
 
 def attendance_csv(rows: Iterable[AttendanceRow]) -> str:
@@ -54,7 +66,7 @@ def attendance_csv(rows: Iterable[AttendanceRow]) -> str:
         lines.append(
             (
                 person_label(row),
-                "Moderation" if row.moderator else "Teilnahme",
+                _("Moderator*in") if row.moderator else _("Teilnehmer*in"),
                 SIGNUP_LABELS.get(row.signup_status, row.signup_status),
                 row.minutes,
                 _yes_no(row.computed) if counts else "",

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import current_app
+from flask_babel import LazyString, gettext, ngettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, true
 from sqlalchemy.exc import IntegrityError
@@ -304,7 +305,7 @@ def edit_session(live: LiveSession, data: SessionInput) -> bool:
         for signup in _active_signups(live):
             queue_mail(
                 signup.user,
-                subject=f"Geändert: {live.title}",
+                subject=_l("Geändert: %(title)s", title=live.title),
                 template="session_changed.txt",
                 category="live-changed",
                 live=live,
@@ -325,7 +326,7 @@ def cancel_session(live: LiveSession) -> int:
     for signup in _active_signups(live):
         if queue_mail(
             signup.user,
-            subject=f"Abgesagt: {live.title}",
+            subject=_l("Abgesagt: %(title)s", title=live.title),
             template="session_cancelled.txt",
             category="live-cancelled",
             live=live,
@@ -421,7 +422,7 @@ def promote_waitlist(live: LiveSession) -> list[Signup]:
         promoted.append(signup)
         queue_mail(
             signup.user,
-            subject=f"Du hast einen Platz: {live.title}",
+            subject=_l("Du hast einen Platz: %(title)s", title=live.title),
             template="signup_promoted.txt",
             category="live-promoted",
             live=live,
@@ -831,22 +832,29 @@ REMINDERS = (("24h", dt.timedelta(hours=24), dt.timedelta(hours=1)), ("1h", dt.t
 
 
 def reminder_lead(live: LiveSession, now: dt.datetime) -> str:
-    """When it starts, said as it is at sending time (mails are German): "In 6 Minuten, um 18:00 Uhr, geht es
-    los", "Heute um 18:00 Uhr geht es los", "Morgen um …", "Am Donnerstag, 03.12.2026, um …"."""
-    at = timeutil.live_time(live.starts_at, live.timezone, "de")
+    """When it starts, said as it is at sending time, in the current language: "In 6 Minuten, um 18:00 Uhr, geht
+    es los", "Heute um 18:00 Uhr geht es los", "Morgen um …", "Am Donnerstag, 03.12.2026, um …"."""
+    at = timeutil.live_time(live.starts_at, live.timezone)
     minutes = round((live.starts_at - now).total_seconds() / 60)
     if minutes <= 90:
         if minutes < 1:
-            return f"Gleich, um {at}, geht es los"
-        return f"In {'einer Minute' if minutes == 1 else f'{minutes} Minuten'}, um {at}, geht es los"
+            return gettext("Gleich, um %(time)s, geht es los", time=at)
+        return ngettext(
+            "In einer Minute, um %(time)s, geht es los",
+            "In %(num)s Minuten, um %(time)s, geht es los",
+            minutes,
+            time=at,
+        )
     days = (
         timeutil.utc_to_local(live.starts_at, live.timezone).date() - timeutil.utc_to_local(now, live.timezone).date()
     ).days
     if days == 0:
-        return f"Heute um {at} geht es los"
+        return gettext("Heute um %(time)s geht es los", time=at)
     if days == 1:
-        return f"Morgen um {at} geht es los"
-    return f"Am {timeutil.live_date(live.starts_at, live.timezone, 'de')}, um {at}, geht es los"
+        return gettext("Morgen um %(time)s geht es los", time=at)
+    return gettext(
+        "Am %(date)s, um %(time)s, geht es los", date=timeutil.live_date(live.starts_at, live.timezone), time=at
+    )
 
 
 def send_reminders(now: dt.datetime | None = None) -> int:
@@ -875,13 +883,13 @@ def send_reminders(now: dt.datetime | None = None) -> int:
                 continue  # signed up after this reminder's moment
             mail = queue_mail(
                 signup.user,
-                subject=f"Erinnerung: {live.title}",
+                subject=_l("Erinnerung: %(title)s", title=live.title),
                 template="reminder.txt",
                 category="live-reminder",
                 dedupe_key=f"live-reminder-{kind}:{live.id}:{signup.user_id}:{live.ics_sequence}",
                 live=live,
                 kind=kind,
-                lead=reminder_lead(live, now),
+                lead=LazyString(reminder_lead, live, now),  # in the recipient's language
             )
             if mail is not None:
                 queued += 1

@@ -14,10 +14,12 @@ from email.utils import make_msgid
 from typing import Literal
 
 from flask import current_app, has_request_context, render_template
+from flask_babel import LazyString, force_locale
 from sqlalchemy import select, update
 
 from lms.core.db import utcnow
 from lms.core.extensions import db
+from lms.core.launch_session import LaunchSession
 from lms.mail.models import FAILED, QUEUED, SENDING, SENT, OutboxMail
 from lms.users.models import User
 from lms.users.services import plausible_email
@@ -26,12 +28,20 @@ log = logging.getLogger(__name__)
 
 
 def queue_mail(
-    user: User, *, subject: str, template: str, category: str, dedupe_key: str | None = None, **context: object
+    user: User,
+    *,
+    subject: str | LazyString,
+    template: str,
+    category: str,
+    dedupe_key: str | None = None,
+    **context: object,
 ) -> OutboxMail | None:
-    """Queue a mail to ``user`` rendered from ``templates/mail/<template>``. Nothing happens when the LMS did
-    not share the person's e-mail (or shared no usable one), or when a mail with the same ``dedupe_key`` exists
-    already. The subject is made one line here as a second line of defence (titles are checked where they are
-    entered): a line break in a header would make the message impossible to send."""
+    """Queue a mail to ``user`` rendered from ``templates/mail/<template>`` in the person's language
+    (:func:`recipient_language`; a lazy ``subject`` and lazy context values are translated into it too).
+    Nothing happens when the LMS did not share the person's e-mail (or shared no usable one), or when a mail
+    with the same ``dedupe_key`` exists already. The subject is made one line here as a second line of defence
+    (titles are checked where they are entered): a line break in a header would make the message impossible
+    to send."""
     if not user.email or not plausible_email(user.email):
         return None
     if dedupe_key is not None:
@@ -40,7 +50,7 @@ def queue_mail(
         ).scalar_one_or_none()
         if exists is not None:
             return None
-    body = _render(template, user=user, **context)
+    subject, body = _render(template, recipient_language(user), subject, user=user, **context)
     if current_app.config.get("MAIL_STORE_ONLY"):
         status = "stored"
     elif current_app.config.get("SMTP_HOST"):
@@ -72,13 +82,32 @@ def one_line(text: str) -> str:
     return " ".join(spaced.split())[:SUBJECT_MAX]
 
 
-def _render(template: str, **context: object) -> str:
+def recipient_language(user: User) -> str:
+    """The language to write to the person in: the one of their latest launch (their own choice in the tool over
+    their LMS's locale), else the locale their LMS sent last, else German (one query)."""
+    languages = current_app.config["LANGUAGES"]
+    latest = db.session.execute(
+        select(LaunchSession.locale)
+        .where(LaunchSession.user_id == user.id, LaunchSession.locale.is_not(None))
+        .order_by(LaunchSession.last_seen_at.desc(), LaunchSession.created_at.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    for candidate in (latest, user.locale):
+        language = (candidate or "").replace("_", "-").split("-")[0].lower()
+        if language in languages:
+            return language
+    return "de"
+
+
+def _render(template: str, language: str, subject: str | LazyString, **context: object) -> tuple[str, str]:
+    """Subject and body in ``language``."""
     if has_request_context():
-        return render_template(f"mail/{template}", **context)
+        with force_locale(language):
+            return str(subject), render_template(f"mail/{template}", **context)
     # jobs have no request, but the app's context processors read it (locale): give them a neutral one
     base = current_app.config.get("BASE_URL") or "http://localhost"
-    with current_app.test_request_context("/", base_url=base):
-        return render_template(f"mail/{template}", **context)
+    with current_app.test_request_context("/", base_url=base), force_locale(language):
+        return str(subject), render_template(f"mail/{template}", **context)
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import datetime as dt
 import logging
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, or_, select, update
 
 from lms.audit.models import AuditEntry
@@ -68,7 +69,7 @@ def retire_inactive_volunteers(now: dt.datetime | None = None) -> int:
         if user.email and noticed is None:
             queue_mail(
                 user,
-                subject="medienwerk: Deine Daten werden bald gelöscht",
+                subject=_l("medienwerk: Deine Daten werden bald gelöscht"),
                 template="retention_notice.txt",
                 category=NOTICE_CATEGORY,
                 days=int(current_app.config["RETENTION_NOTICE_DAYS"]),

@@ -223,7 +223,7 @@ def test_corrections_keep_an_audit_trail_and_csv_export(live: LiveEnv) -> None:
     assert rows[0][0] == "Name" and rows[0][-1] == "Teilgenommen"
     by_name = {r[0]: r for r in rows[1:]}
     assert by_name["Anna"][-1] == "ja" and by_name["Anna"][-2] == "ja" and by_name["Ben"][-1] == "nein"
-    assert by_name["Anna"][1:3] == ["Teilnahme", "angemeldet"]
+    assert by_name["Anna"][1:3] == ["Teilnehmer*in", "angemeldet"]
 
 
 @pytest.fixture
