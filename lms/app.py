@@ -292,6 +292,7 @@ def _register_template_helpers(app: Flask) -> None:
 
     from babel import Locale
     from babel.dates import format_date, format_time
+    from babel.numbers import format_percent
     from flask_babel import format_decimal, get_locale
 
     @app.template_filter("local_datetime")
@@ -311,6 +312,15 @@ def _register_template_helpers(app: Flask) -> None:
     def number(value: float | int | None) -> str:
         """A number in the page's language: "16,5" in German, "16.5" in English; "2.000" / "2,000"."""
         return "" if value is None else str(format_decimal(value, format="#,##0.##"))
+
+    @app.template_filter("percent")
+    def percent(value: float | int | None) -> str:
+        """A percentage (0–100) in the page's language: "16,5 %" in German, "16.5%" in English."""
+        if value is None:
+            return ""
+        locale = Locale.parse(str(get_locale() or "de"))
+        pattern = str(locale.percent_formats[None].pattern).replace("#,##0", "#,##0.##", 1)
+        return str(format_percent(value / 100, format=pattern, locale=locale))
 
     from lms.core.security import csrf_token
 
