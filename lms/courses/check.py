@@ -311,10 +311,22 @@ def check_image(report: Reporter, source: Path, line: int, url: str, alt: str, m
 
 QUESTION_TYPES = {"einfach": "single", "mehrfach": "multiple", "wahr-falsch": "true_false"}
 MIN_QUESTIONS, MAX_QUESTIONS = 6, 10
+MAX_POOL = 30  # questions in a pool that draws per attempt
 
 
-def check_question(report: Reporter, path: Path, question: RawQuestion) -> str:
-    """Rules for one self-check question; returns its kind (single, multiple, true_false)."""
+def check_question(report: Reporter, path: Path, question: RawQuestion) -> tuple[str, str]:
+    """Rules for one self-check question; returns its kind (single, multiple, true_false) and its group."""
+    group = ""
+    for key, value in question.attrs:
+        if key == "gruppe":
+            if (message := id_problem(value, "group")) is not None:
+                report.add(path, question.line, message)
+            else:
+                group = value
+    return _check_question(report, path, question), group
+
+
+def _check_question(report: Reporter, path: Path, question: RawQuestion) -> str:
     line = question.line
     if question.id is None:
         report.add(path, line, "question has no id: end the heading with {#your-question-id}")
@@ -322,8 +334,10 @@ def check_question(report: Reporter, path: Path, question: RawQuestion) -> str:
         report.add(path, line, message)
     declared: str | None = None
     for key, value in question.attrs:
+        if key == "gruppe":
+            continue
         if key != "typ":
-            report.add(path, line, f"unknown question attribute '{key}' (only typ=…)")
+            report.add(path, line, f"unknown question attribute '{key}' (only typ=… and gruppe=…)")
         elif value not in QUESTION_TYPES:
             report.add(
                 path,
@@ -369,15 +383,47 @@ def check_question(report: Reporter, path: Path, question: RawQuestion) -> str:
     return "multiple" if correct > 1 else "single"
 
 
-def check_question_count(report: Reporter, path: Path, count: int) -> None:
-    """A self-check has 6 to 10 questions."""
+def check_question_count(report: Reporter, path: Path, count: int, draw: int | None = None, draw_line: int = 1) -> None:
+    """A self-check shows 6 to 10 questions: all of them, or `draw` of a pool of up to 30."""
     if count == 0:
         report.add(path, 1, "quiz has no questions (## Question … {#question-id})")
-    elif not MIN_QUESTIONS <= count <= MAX_QUESTIONS:
+    elif draw is None:
+        if not MIN_QUESTIONS <= count <= MAX_QUESTIONS:
+            report.add(
+                path,
+                1,
+                f"a self-check needs {MIN_QUESTIONS} to {MAX_QUESTIONS} questions, found {count}"
+                + (
+                    f" (or draw: {MIN_QUESTIONS} to {MAX_QUESTIONS} of them per attempt)"
+                    if count > MAX_QUESTIONS
+                    else ""
+                ),
+            )
+    elif draw > count:
+        report.add(path, draw_line, f"draw: {draw} is more than the {count} questions of the pool")
+    elif not MIN_QUESTIONS <= draw <= MAX_QUESTIONS:
+        report.add(
+            path, draw_line, f"draw: a self-check shows {MIN_QUESTIONS} to {MAX_QUESTIONS} questions, not {draw}"
+        )
+    elif count > MAX_POOL:
+        report.add(path, 1, f"a question pool has at most {MAX_POOL} questions, found {count}")
+
+
+def check_groups(report: Reporter, path: Path, groups: list[tuple[int, str]], draw: int | None) -> None:
+    """`gruppe=…` needs `draw:`, and each group must fit into the draw (one question of each per attempt)."""
+    named = [(line, group) for line, group in groups if group]
+    if not named:
+        return
+    if draw is None:
+        report.add(path, named[0][0], "gruppe=… only matters when the front matter says draw: (questions per attempt)")
+        return
+    distinct = sorted({group for _line, group in named})
+    if len(distinct) > draw:
         report.add(
             path,
             1,
-            f"a self-check needs {MIN_QUESTIONS} to {MAX_QUESTIONS} questions, found {count}",
+            f"{len(distinct)} groups cannot each get a question in a draw of {draw}: "
+            "use fewer groups or draw more questions",
         )
 
 
@@ -437,9 +483,25 @@ def _text_length(html: str) -> int:
     return len(" ".join(re.sub(r"<[^>]+>", " ", html).split()))
 
 
+def pool_warning(pool: int, draw: int | None) -> str | None:
+    """Why a question pool hardly varies between attempts, or None: a draw of the whole pool shows the same
+    questions every time; fewer spare questions than a quarter of the draw change too little."""
+    if draw is None or draw > pool:
+        return None
+    if draw == pool:
+        return f"warning: draw: {draw} takes the whole pool of {pool} questions, so every attempt shows the same ones"
+    if (pool - draw) * 4 < draw:
+        return (
+            f"warning: a pool of {pool} questions for draw: {draw} hardly varies between attempts; "
+            f"write at least {draw + -(-draw // 4)} questions"
+        )
+    return None
+
+
 def check_warnings(path: Path) -> list[Problem]:
-    """Things that load fine but weaken the course: today, self-checks in which the correct answer of most
-    single-choice questions is the longest option (learners then guess it without knowing the topic)."""
+    """Things that load fine but weaken the course: self-checks in which the correct answer of most
+    single-choice questions is the longest option (learners then guess it without knowing the topic), and
+    question pools too small to vary between attempts."""
     from lms.courses.content import load_course
 
     course = load_course(path)
@@ -449,6 +511,10 @@ def check_warnings(path: Path) -> list[Problem]:
         quiz = module.quiz
         if quiz is None:
             continue
+        if (pool := pool_warning(len(quiz.questions), quiz.draw)) is not None:
+            source = quiz.source_path
+            where = source.relative_to(root) if source.is_relative_to(root) else source
+            warnings.append(Problem(where, 1, pool))
         singles = [q for q in quiz.questions if q.kind == "single" and len(q.answers) > 1]
         longest = 0
         for question in singles:

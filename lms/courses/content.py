@@ -20,6 +20,7 @@ from lms.courses.check import (
     Reporter,
     YamlDoc,
     check_checklist,
+    check_groups,
     check_image,
     check_int,
     check_link,
@@ -67,7 +68,7 @@ _MODULE_OPTIONAL = ("prerequisites", "pass_mark")
 # kind -> (required keys, optional keys) of the front matter
 _FRONT_MATTER = {
     "lesson": (("id", "title", "minutes"), ("type",)),
-    "quiz": (("id", "type", "title"), ("pass_mark", "minutes")),
+    "quiz": (("id", "type", "title"), ("pass_mark", "minutes", "draw")),
     "task": (("id", "type", "title", "submission"), ("review", "minutes")),
 }
 _NUMBER_RE = re.compile(r"^(\d+)")
@@ -110,6 +111,7 @@ class Question:
     answers: tuple[Answer, ...]
     title: str = ""  # the heading as plain text
     title_html: str = ""  # the heading as inline HTML
+    group: str = ""  # gruppe=…: a draw takes at least one question of each group
 
     @property
     def correct_indices(self) -> frozenset[int]:
@@ -134,6 +136,17 @@ class Item:
     submission: str | None = None  # task: "link" | "text" | "checklist"
     review: bool = False
     checklist: tuple[str, ...] = ()  # task: inline HTML of each checklist item
+    draw: int | None = None  # quiz: questions shown per attempt, drawn from `questions` (None: all of them)
+
+    @property
+    def drawn_count(self) -> int:
+        """How many questions one attempt shows (the whole self-check unless it draws from a pool)."""
+        return min(self.draw, len(self.questions)) if self.draw else len(self.questions)
+
+    @property
+    def is_pool(self) -> bool:
+        """The self-check draws a set of its questions per attempt."""
+        return self.drawn_count < len(self.questions)
 
 
 @dataclass(frozen=True)
@@ -603,16 +616,20 @@ def _quiz_item(
 ) -> Item:
     path, doc = file.path, file.doc
     questions = []
-    check_question_count(report, path, len(rendered.questions))
+    draw = check_int(report, path, doc, file.meta, "draw", 1)
     for raw in rendered.questions:
-        kind = check_question(report, path, raw)
+        kind, group = check_question(report, path, raw)
         if raw.id is not None and id_problem(raw.id) is None:
             _claim_id(report, seen, raw.id, path, raw.line)
         answers = tuple(Answer(a.text_html, a.mark == "x", a.feedback_html or "") for a in raw.answers or ())
-        questions.append(Question(raw.id or "", kind, raw.prompt_html, answers, raw.title, raw.title_html))
+        questions.append(Question(raw.id or "", kind, raw.prompt_html, answers, raw.title, raw.title_html, group))
+    check_question_count(report, path, len(questions), draw, doc.line("draw"))
+    check_groups(
+        report, path, [(raw.line, q.group) for raw, q in zip(rendered.questions, questions, strict=True)], draw
+    )
     own = check_int(report, path, doc, file.meta, "pass_mark", 1, 100)
     pass_mark = own if own is not None else draft.meta.get("pass_mark", DEFAULT_PASS_MARK)
-    return replace(item, questions=tuple(questions), pass_mark=pass_mark)
+    return replace(item, questions=tuple(questions), pass_mark=pass_mark, draw=draw)
 
 
 def _task_item(report: Reporter, item: Item, file: _File, rendered: Rendered) -> Item:

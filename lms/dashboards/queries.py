@@ -616,10 +616,13 @@ def module_statistics(scope: Scope, course: Course, module: Module) -> ModuleSta
     funnel = [(item.title, int(done_per_item.get(item.id, 0))) for item in module.items]
     questions: list[QuestionFigure] = []
     if module.quiz is not None:
+        # a person's first try at a question: the first of their attempts that showed it (with a question pool
+        # that need not be their first attempt; results are stored in the order of the attempts)
         first = (
-            select(func.min(QuizAttempt.id).label("id"))
+            select(func.min(QuestionResult.id).label("id"))
+            .join(QuizAttempt, QuizAttempt.id == QuestionResult.attempt_id)
             .where(QuizAttempt.item_id == module.quiz.id, QuizAttempt.user_id.in_(volunteers))
-            .group_by(QuizAttempt.user_id)
+            .group_by(QuizAttempt.user_id, QuestionResult.question_id)
             .subquery()
         )
         correct = func.sum(case((QuestionResult.correct.is_(True), 1), else_=0))
@@ -627,7 +630,7 @@ def module_statistics(scope: Scope, course: Course, module: Module) -> ModuleSta
             qid: (int(n), int(c or 0))
             for qid, n, c in db.session.execute(
                 select(QuestionResult.question_id, func.count(), correct)
-                .where(QuestionResult.attempt_id.in_(select(first.c.id)))
+                .where(QuestionResult.id.in_(select(first.c.id)))
                 .group_by(QuestionResult.question_id)
             ).all()
         }

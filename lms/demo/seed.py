@@ -19,7 +19,7 @@ from lms.live_sessions.models import Attendance, LiveSession, Signup
 from lms.platforms.models import Platform
 from lms.progress import services
 from lms.progress.models import ItemProgress, ProgressEvent, QuizAttempt, TaskSubmission
-from lms.progress.scoring import grade
+from lms.progress.scoring import draw_questions, grade
 from lms.rosters.models import RosterMember, RosterSource
 from lms.users.models import Enrollment, LmsCourse, User
 
@@ -135,14 +135,17 @@ def _work_on(user_id: int, module: Module, rng: random.Random, *, finish: bool) 
     if not finish or module.quiz is None:
         return
     quiz = module.quiz
+    seen: set[str] = set()
     for _attempt in range(rng.choice((1, 1, 2))):
+        asked = draw_questions(quiz, seen, rng)  # a question pool shows a drawn set per attempt
+        seen = {q.id for q in asked}
         answers = {
             q.id: q.correct_indices
             if rng.random() < 0.8
             else frozenset({(min(q.correct_indices) + 1) % len(q.answers)})
-            for q in quiz.questions
+            for q in asked
         }
-        services.record_quiz_attempt(user_id, module, quiz, grade(quiz, answers))
+        services.record_quiz_attempt(user_id, module, quiz, grade(quiz, answers, asked))
     task = module.task
     if task is None or rng.random() < 0.3:
         return

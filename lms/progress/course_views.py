@@ -162,17 +162,25 @@ def _lesson(module: Module, item: Item) -> Any:
 def _quiz(module: Module, item: Item) -> Any:
     user_id = g.launch.user_id
     preview = _is_preview()
+    if request.method == "GET" and request.args.get("ergebnis"):
+        return _stored_result(module, item, request.args["ergebnis"])
+    # this attempt's questions: for a question pool the person's stored draw (trainers see the whole pool)
+    questions = item.questions if preview else services.quiz_questions(user_id, item)
     if request.method == "GET":
-        shown = request.args.get("ergebnis", "")
-        if shown:
-            return _stored_result(module, item, shown)
         _record_view(module, item)
         attempts = [] if preview else queries.quiz_attempts(user_id, item.id)
         return _page(
-            "courses/quiz.html", module, item, attempts=attempts, selections={}, errors=None, field_name=field_name
+            "courses/quiz.html",
+            module,
+            item,
+            attempts=attempts,
+            questions=questions,
+            selections={},
+            errors=None,
+            field_name=field_name,
         )
     try:
-        selections = read_answers(item, request.form.getlist)
+        selections = read_answers(item, request.form.getlist, questions)
     except QuizFormError as error:
         return _page(
             "courses/quiz.html",
@@ -180,11 +188,12 @@ def _quiz(module: Module, item: Item) -> Any:
             item,
             400,
             attempts=[],
+            questions=questions,
             selections=error.selections,
             errors=error,
             field_name=field_name,
         )
-    result = grade(item, selections)
+    result = grade(item, selections, questions)
     if preview:
         # nothing is stored for trainers and coordinators: the answer to the POST shows the full feedback
         return _page("courses/quiz_result.html", module, item, result=result, outcomes=result.outcomes, attempt=None)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.core.db import UTCDateTime, utcnow
@@ -111,6 +111,21 @@ class QuizAttempt(db.Model):  # type: ignore[name-defined]
     results: Mapped[list[QuestionResult]] = relationship(
         back_populates="attempt", cascade="all, delete-orphan", order_by="QuestionResult.position"
     )
+
+
+class QuizDraw(db.Model):  # type: ignore[name-defined]
+    """The questions drawn for a person's next attempt at a self-check with a question pool (courses/FORMAT.md:
+    ``draw:``). A reload shows the same ones and grading uses them; once the attempt is stored (its
+    ``question_result`` rows keep the drawn set) the row goes and the next attempt draws anew."""
+
+    __tablename__ = "quiz_draw"
+    __table_args__ = (UniqueConstraint("user_id", "item_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    item_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    question_ids: Mapped[list[str]] = mapped_column(JSON)  # in the order they are shown
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class QuestionResult(db.Model):  # type: ignore[name-defined]

@@ -15,14 +15,14 @@ from typing import Protocol
 from urllib.parse import urlsplit
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from lms.core.db import get_or_create, utcnow
 from lms.core.errors import DomainError, Invalid
 from lms.core.extensions import db
 from lms.core.signals import progress_changed
-from lms.courses.content import Item, Module
+from lms.courses.content import Item, Module, Question
 from lms.progress.models import (
     APPROVED,
     COMMENT_MAX,
@@ -41,9 +41,10 @@ from lms.progress.models import (
     ProgressEvent,
     QuestionResult,
     QuizAttempt,
+    QuizDraw,
     TaskSubmission,
 )
-from lms.progress.scoring import QuizResult
+from lms.progress.scoring import QuizResult, draw_questions, questions_by_id
 
 
 class ProgressError(DomainError):
@@ -235,6 +236,50 @@ def complete_lesson(user_id: int, module: Module, item: Item) -> bool:
     return newly
 
 
+def _last_attempt_questions(user_id: int, item_id: str) -> set[str]:
+    """The question ids the person's latest attempt at this self-check showed (one query)."""
+    latest = (
+        select(QuizAttempt.id)
+        .where(QuizAttempt.user_id == user_id, QuizAttempt.item_id == item_id)
+        .order_by(QuizAttempt.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    return set(
+        db.session.execute(select(QuestionResult.question_id).where(QuestionResult.attempt_id == latest)).scalars()
+    )
+
+
+def quiz_questions(user_id: int, item: Item) -> tuple[Question, ...]:
+    """The questions of the person's current attempt at the self-check `item`: all of them, or for a question
+    pool the stored draw. A draw is made (and stored) the first time the attempt is shown, preferring questions
+    the last attempt did not show; a reload and the grading use it until the attempt is recorded. A draw whose
+    questions the authors have since removed is replaced."""
+    if item.kind != "quiz":
+        raise ProgressError("not_a_quiz")
+    if not item.is_pool:
+        return item.questions
+    query = select(QuizDraw).where(QuizDraw.user_id == user_id, QuizDraw.item_id == item.id)
+    row = db.session.execute(query).scalar_one_or_none()
+    if row is not None:
+        stored = questions_by_id(item, row.question_ids or ())
+        if stored is not None and len(stored) == item.drawn_count:
+            return stored
+    questions = draw_questions(item, _last_attempt_questions(user_id, item.id))
+    ids = [q.id for q in questions]
+    if row is None:
+        row, created = get_or_create(
+            QuizDraw, {"question_ids": ids, "created_at": utcnow()}, user_id=user_id, item_id=item.id
+        )
+        if not created:  # a parallel request (a second tab) drew first: both show its draw
+            return questions_by_id(item, row.question_ids or ()) or questions
+    else:
+        row.question_ids = ids
+        row.created_at = utcnow()
+    db.session.flush()
+    return questions
+
+
 def record_quiz_attempt(user_id: int, module: Module, item: Item, result: QuizResult) -> QuizAttempt:
     """Store a scored self-check: score, pass, correctness per question and the module version."""
     if item.kind != "quiz":
@@ -257,6 +302,8 @@ def record_quiz_attempt(user_id: int, module: Module, item: Item, result: QuizRe
         ],
     )
     db.session.add(attempt)
+    # the drawn questions now live on in the attempt's results; the next attempt draws anew
+    db.session.execute(delete(QuizDraw).where(QuizDraw.user_id == user_id, QuizDraw.item_id == item.id))
     row = _progress_row(user_id, module, item)
     row.attempts = (row.attempts or 0) + 1
     row.best_score = max(row.best_score or 0, result.score)
