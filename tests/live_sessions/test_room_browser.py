@@ -86,3 +86,22 @@ def test_the_stand_in_says_in_german_when_a_link_is_no_longer_valid(live: LiveEn
     assert page.get_by_text("Tritt bitte noch einmal aus medienwerk bei.").is_visible()
     assert axe_violations(page) == []
     context.close()
+
+
+def test_a_volunteer_without_a_name_chooses_the_one_the_room_shows(live: LiveEnv, browser: Any) -> None:
+    trainer = live.person("trainer", name="Jonas Becker")
+    sid = live.schedule(trainer, title="Phishing erkennen", wait_for_moderator=None)
+    private = live.person("volunteer", name=None)
+    assert private.post(f"/{sid}/signup", allow_redirects=False).status_code == 303
+
+    context = browser.new_context(viewport={"width": 320, "height": 800})
+    page = context.new_page()
+    page.goto(f"{private.base}/{sid}")
+    page.get_by_label("Dein Name im Raum").fill("Timo")
+    assert axe_violations(page) == []
+    room = _open_room(page, "Jetzt beitreten")
+    _looks_like_the_tool(room)
+    assert room.locator("dd").all_inner_texts() == ["Timo", "Teilnehmer*in"]
+    assert axe_violations(room) == []
+    _shot(room, "private-320")
+    context.close()
