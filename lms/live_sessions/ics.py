@@ -1,5 +1,6 @@
 """Calendar files (RFC 5545) with the ``icalendar`` library: TZID with a VTIMEZONE, a stable UID per session,
-SEQUENCE raised on every change, METHOD:CANCEL (and STATUS:CANCELLED) for a cancelled session."""
+SEQUENCE raised on every change, METHOD:CANCEL (and STATUS:CANCELLED) for a cancelled session. The texts in the
+current language (the page's, or the feed owner's)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import datetime as dt
 from collections.abc import Iterable
 
 import icalendar
+from flask_babel import gettext as _
 
 from lms.core.db import utcnow
 from lms.live_sessions.models import LiveSession
@@ -25,8 +27,8 @@ def _event(live: LiveSession, *, now: dt.datetime) -> icalendar.Event:
     event.add("summary", live.title)
     description = live.description or ""
     if live.record:
-        description = (description + "\n\n" if description else "") + "Dieses Tutorial wird aufgezeichnet."
-    description += ("\n\n" if description else "") + "Beitreten: über medienwerk in deinem Kurs."
+        description = (description + "\n\n" if description else "") + _("Dieses Tutorial wird aufgezeichnet.")
+    description += ("\n\n" if description else "") + _("Beitreten: über medienwerk in deinem Kurs.")
     event.add("description", description)
     event.add("location", "BigBlueButton (online)")
     event.add("status", "CANCELLED" if live.cancelled else "CONFIRMED")
@@ -45,13 +47,13 @@ def session_calendar(live: LiveSession) -> bytes:
     return cal.to_ical()
 
 
-def feed_calendar(sessions: Iterable[LiveSession], name: str = "medienwerk Live-Tutorials") -> bytes:
+def feed_calendar(sessions: Iterable[LiveSession], name: str | None = None) -> bytes:
     """A person's feed: their sessions; cancelled ones stay in it with STATUS:CANCELLED."""
     cal = icalendar.Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
     cal.add("method", "PUBLISH")
-    cal.add("x-wr-calname", name)
+    cal.add("x-wr-calname", name or _("medienwerk Live-Tutorials"))
     now = utcnow()
     for live in sessions:
         cal.add_component(_event(live, now=now))

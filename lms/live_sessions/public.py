@@ -19,6 +19,7 @@ import hmac
 import logging
 
 from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask_babel import force_locale
 
 from lms.bbb import (
     CallbackAuthError,
@@ -27,6 +28,7 @@ from lms.bbb import (
     verify_recording_ready_callback,
 )
 from lms.live_sessions import ics, queries, services
+from lms.mail.services import recipient_language
 
 log = logging.getLogger(__name__)
 bp = Blueprint("live_public", __name__)
@@ -98,7 +100,8 @@ def feed(token: str) -> Response:
     profile = queries.profile_by_feed_token(token)
     if profile is None:
         abort(404)
-    body = ics.feed_calendar(queries.feed_sessions(profile.user_id))
+    with force_locale(recipient_language(profile.user)):  # the feed owner's language, as in their mails
+        body = ics.feed_calendar(queries.feed_sessions(profile.user_id))
     return Response(
         body, content_type="text/calendar; charset=utf-8", headers={"Cache-Control": "private, max-age=900"}
     )

@@ -102,3 +102,28 @@ def test_attendance_csv_speaks_the_pages_language(live: LiveEnv) -> None:
         "Attended",
     ]
     assert english[1][:3] == ["Anna", "Participant", "signed up"]
+
+
+def test_calendar_files_speak_the_persons_language(live: LiveEnv) -> None:
+    import icalendar
+    import requests
+
+    trainer = live.person("trainer")
+    sid = live.schedule(trainer, record="1")
+    emma = live.person("volunteer", name="Emma Evans")
+    assert emma.post(f"/{sid}/signup", allow_redirects=False).status_code == 303
+
+    def description(content: bytes) -> str:
+        return str(icalendar.Calendar.from_ical(content).walk("VEVENT")[0]["description"])
+
+    german = description(emma.get(f"/{sid}/calendar.ics").content)
+    assert "Dieses Tutorial wird aufgezeichnet." in german and "Beitreten: über medienwerk in deinem Kurs." in german
+
+    assert emma.get("/?lang=en").status_code == 200  # her choice: the download and her feed follow it
+    assert "This tutorial will be recorded." in description(emma.get(f"/{sid}/calendar.ics").content)
+    feed_url = re.search(r'id="feed-url" class="wide" readonly value="([^"]+)"', emma.get("/calendar").text)
+    assert feed_url
+    feed = icalendar.Calendar.from_ical(requests.get(feed_url.group(1), timeout=10).content)
+    assert str(feed["x-wr-calname"]) == "medienwerk live tutorials"
+    event = feed.walk("VEVENT")[0]
+    assert "To join: open medienwerk in your course." in str(event["description"])
