@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from lms.core.db import utcnow
 from lms.core.extensions import db
+from tests.conftest import page_text
 from tests.live_sessions.conftest import BBB_SECRET, LiveEnv
 
 
@@ -57,6 +58,10 @@ def test_demo_mail_page_only_in_demo(live: LiveEnv) -> None:
     live.app.config["DEMO"] = True
     page = client.get("/demo-mail/")
     assert page.status_code == 200 and "Abgesagt: Sicher im Netz" in page.get_data(as_text=True)
+    # in plain words: the kind of mail and what happened to it, no internal category, state or UTC
+    text = page_text(page.get_data(as_text=True))
+    assert "Live-Tutorial abgesagt · nur hier gezeigt (Demo)" in text
+    assert "live-cancelled" not in text and "stored" not in text and "UTC" not in text
 
 
 def test_smtp_delivery_of_queued_mail(live: LiveEnv, monkeypatch) -> None:
