@@ -64,7 +64,7 @@ def test_mails_go_out_in_each_recipients_language(live: LiveEnv) -> None:
     assert cancelled[anna.user_id].subject == "Abgesagt: Phishing erkennen"
     assert "leider fällt dieses Live-Tutorial aus" in cancelled[anna.user_id].body
     assert cancelled[emma.user_id].subject == "Cancelled: Phishing erkennen"
-    assert "unfortunately, this live tutorial has been cancelled" in cancelled[emma.user_id].body
+    assert "Unfortunately, this live tutorial has been cancelled" in cancelled[emma.user_id].body
 
 
 def test_attendance_csv_speaks_the_pages_language(live: LiveEnv) -> None:
