@@ -56,7 +56,7 @@ def test_trainer_join_creates_one_meeting_and_gets_a_moderator_url(live: LiveEnv
 
     # the double accepts it: the browser lands in the room as moderator
     room = requests.get(url, timeout=10)
-    assert room.status_code == 200 and "as <strong>MODERATOR</strong>" in room.text
+    assert room.status_code == 200 and "<dt>Deine Rolle</dt><dd>Moderator*in</dd>" in room.text
 
     # a second join: no second create
     resp2 = join(trainer, sid)
@@ -101,7 +101,7 @@ def test_volunteer_waits_for_the_trainer_then_joins_as_viewer(live: LiveEnv) -> 
     query = parse_qs(urlsplit(resp.headers["Location"]).query)
     assert query["role"] == ["VIEWER"] and query["fullName"] == ["Lena Schreiner"]
     room = requests.get(resp.headers["Location"], timeout=10)
-    assert "as <strong>VIEWER</strong>" in room.text
+    assert "<dt>Deine Rolle</dt><dd>Teilnehmer*in</dd>" in room.text
     assert live.double.call_count("create") == 1
 
 

@@ -129,8 +129,8 @@ def test_attendance_lists_names_and_the_moderation_apart(live: LiveEnv) -> None:
         "Teilgenommen",
     ]
     by_name = {r[0]: r for r in rows[1:]}
-    assert by_name["Anna"][1:3] == ["Teilnahme", "angemeldet"]
-    assert by_name["Jonas Becker"][1:3] == ["Moderation", "nicht angemeldet"]
+    assert by_name["Anna"][1:3] == ["Teilnehmer*in", "angemeldet"]
+    assert by_name["Jonas Becker"][1:3] == ["Moderator*in", "nicht angemeldet"]
     assert by_name["Jonas Becker"][4:] == ["", "", ""]  # a moderator's attendance does not count
     assert rows[-1][0] == "Jonas Becker"  # the moderation after the participants
     assert f"ohne Namen (Pseudonym {pseudonyms[nameless.user_id]})" in by_name
