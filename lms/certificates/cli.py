@@ -8,6 +8,13 @@ from typing import Any
 import click
 from flask.cli import with_appcontext
 
+from lms.certificates.credentials import rotate_key
+from lms.certificates.models import Award
+from lms.certificates.services import reissue, revoke
+from lms.core.commands import run_operation
+from lms.core.extensions import db
+from lms.platforms.models import Chamber
+
 
 @click.group("awards")
 def awards() -> None:
@@ -20,10 +27,6 @@ def awards() -> None:
 def awards_list(chamber_slug: str | None) -> None:
     """Issued certificates, newest first: id, state (valid, revoked, superseded), tier, date, chamber. No names."""
     from sqlalchemy import select
-
-    from lms.certificates.models import Award
-    from lms.core.extensions import db
-    from lms.platforms.models import Chamber
 
     query = select(Award, Chamber.slug).join(Chamber, Chamber.id == Award.chamber_id)
     if chamber_slug is not None:
@@ -42,9 +45,6 @@ def awards_list(chamber_slug: str | None) -> None:
 
 
 def _award(award_id: str) -> Any:
-    from lms.certificates.models import Award
-    from lms.core.extensions import db
-
     award = db.session.get(Award, award_id)
     if award is None:
         raise click.ClickException(f"no award {award_id!r} (see 'medienwerk awards list')")
@@ -57,9 +57,6 @@ def _award(award_id: str) -> Any:
 @with_appcontext
 def awards_revoke(award_id: str, reason: str) -> None:
     """Revoke a certificate: its verification page then says revoked. Logged."""
-    from lms.certificates.services import revoke
-    from lms.core.commands import run_operation
-
     award = _award(award_id)
     run_operation(lambda: revoke(award, reason))
     click.echo(f"Revoked {award_id}.")
@@ -70,9 +67,6 @@ def awards_revoke(award_id: str, reason: str) -> None:
 @with_appcontext
 def awards_reissue(award_id: str) -> None:
     """Issue a certificate anew (e.g. after a change of name); the old one verifies as replaced. Logged."""
-    from lms.certificates.services import reissue
-    from lms.core.commands import run_operation
-
     award = _award(award_id)
     new = run_operation(lambda: reissue(award))
     click.echo(f"Re-issued {award_id} as {new.id}.")
@@ -83,9 +77,6 @@ def awards_reissue(award_id: str) -> None:
 def awards_rotate_key() -> None:
     """A new key signs the Open Badges credentials from now on; the old ones stay published, so credentials
     signed with them keep verifying."""
-    from lms.certificates.credentials import rotate_key
-    from lms.core.commands import run_operation
-
     key = run_operation(rotate_key)
     click.echo(f"Credentials are now signed with key {key.kid}.")
 

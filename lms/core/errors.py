@@ -14,6 +14,7 @@ from flask import Flask, Response, g, make_response, render_template, request
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 
+from lms.core.extensions import db
 from lti.errors import LtiError
 
 log = logging.getLogger(__name__)
@@ -222,8 +223,6 @@ def _describe(exc: BaseException) -> str:
 
 def rollback_quietly() -> None:
     """Roll the request's transaction back; a connection that is gone must not turn an answer into a 500."""
-    from lms.core.extensions import db
-
     try:
         db.session.rollback()
     except (sqlalchemy.exc.SQLAlchemyError, redis.exceptions.RedisError):
@@ -298,8 +297,6 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError) -> Response:
-        from lms.core.extensions import db
-
         db.session.rollback()
         what, hint = HTTP_MESSAGES.get(exc.status, HTTP_MESSAGES[400 if exc.status < 500 else 500])
         message = str(exc) or str(what)

@@ -40,9 +40,15 @@ from lms.courses.content import Course, Module, Qualification
 from lms.live_sessions.models import SIGNUP_CONFIRMED, SIGNUP_WAITLISTED, Attendance, LiveSession, Signup
 from lms.platforms.models import Chamber
 from lms.progress.models import (
+    COMPLETED,
+    QUIZ_ATTEMPTED,
     SUBMITTED,
+    TASK_APPROVED,
+    TASK_RETURNED,
+    TASK_SUBMITTED,
     ItemProgress,
     ModuleCompletion,
+    ProgressEvent,
     QuestionResult,
     QuizAttempt,
     TaskSubmission,
@@ -835,15 +841,6 @@ class TimelineEntry:
 def timeline(user_id: int, limit: int = 200) -> list[TimelineEntry]:
     """What the person did, newest first: completions, self-check attempts, hand-ins and reviews, tutorial
     sign-ups and attendance. Two statements."""
-    from lms.progress.models import (
-        COMPLETED,
-        QUIZ_ATTEMPTED,
-        TASK_APPROVED,
-        TASK_RETURNED,
-        TASK_SUBMITTED,
-        ProgressEvent,
-    )
-
     kinds = {
         COMPLETED: "completed",
         QUIZ_ATTEMPTED: "quiz",

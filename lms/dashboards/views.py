@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 
 from lms.audit.services import record
 from lms.core.blueprints import tool_blueprint
-from lms.core.db import utcnow
+from lms.core.db import commit_now, utcnow
 from lms.core.errors import Forbidden, Invalid
 from lms.courses.setup import current_course
 from lms.dashboards import charts, exports, queries, reminders, reports
@@ -139,7 +139,6 @@ def export() -> Any:
         actor_role=g.launch.role,
         detail={"format": fmt, "filters": filters.args()},
     )
-    from lms.core.db import commit_now
 
     commit_now()  # the audit entry lands before the (streamed) download starts
     return exports.export_response(

@@ -15,6 +15,7 @@ from typing import Any
 from flask_babel import gettext as _
 
 from lms.courses.content import Course
+from lms.courses.setup import current_course
 from lms.live_sessions.queries import linkable_sessions
 from lms.live_sessions.timeutil import live_when
 
@@ -52,8 +53,6 @@ def unregister_provider(fn: Provider) -> None:
 
 def course_content() -> Course:
     """The course content the app serves (loaded at start-up by lms.courses.setup)."""
-    from lms.courses.setup import current_course
-
     return current_course()
 
 

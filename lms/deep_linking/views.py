@@ -10,6 +10,7 @@ from lms.core.blueprints import tool_blueprint
 from lms.core.errors import Conflict
 from lms.core.headers import allow_form_action
 from lms.core.security import current_role
+from lms.core.urls import tool_url
 from lms.deep_linking.catalog import catalog
 from lms.deep_linking.services import ALREADY_ANSWERED, consume_request, pending_request, respond, was_answered
 from lti.deep_linking import DeepLinkingError
@@ -51,7 +52,6 @@ def choose() -> Any:
     settings = _load()
     if isinstance(settings, tuple):
         return settings
-    from lms.core.urls import tool_url
 
     entries = catalog(g.launch)
     chosen: list[Any] = []

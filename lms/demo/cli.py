@@ -21,6 +21,8 @@ from lms.core.config import host_list
 from lms.core.extensions import db
 from lms.demo.bbb_double import create_bbb_double
 from lms.demo.platform import PlatformDouble, create_platform_app, register_double
+from lms.demo.seed import seed_demo
+from lms.platforms.services import find_platform
 
 
 @click.command("demo")
@@ -91,9 +93,6 @@ def demo(port: int, host: str) -> None:
 
 def seed_demo_chamber(double: PlatformDouble) -> None:
     """Invented volunteers at every stage, so that the coordinators' pages show something (first start only)."""
-    from lms.demo.seed import seed_demo
-    from lms.platforms.services import find_platform
-
     platform = find_platform(double.issuer, double.client_id)
     assert platform is not None
     seed_demo(platform, dict(double.context))

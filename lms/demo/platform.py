@@ -41,62 +41,10 @@ from flask import Flask, Response, abort, redirect, render_template, request, se
 from jwcrypto.jwk import JWK
 
 from lms.core.resources import TEMPLATES_DIR
+from lms.demo.personas import LTI, PERSONAS
+from lms.demo.platform_services import register_services
+from lms.platforms.services import add_platform
 from lti.keys import ToolKey, generate_key, public_jwk
-
-LTI = "https://purl.imsglobal.org/spec/lti/claim/"
-MEMBERSHIP = "http://purl.imsglobal.org/vocab/lis/v2/membership#"
-SYSTEM = "http://purl.imsglobal.org/vocab/lis/v2/system/person#"
-INSTITUTION = "http://purl.imsglobal.org/vocab/lis/v2/institution/person#"
-
-
-@dataclass(frozen=True)
-class Persona:
-    key: str
-    label: str
-    sub: str
-    roles: tuple[str, ...]
-    name: str | None = None
-    given_name: str | None = None
-    family_name: str | None = None
-    email: str | None = None
-
-
-PERSONAS: dict[str, Persona] = {
-    p.key: p
-    for p in (
-        Persona(
-            "volunteer",
-            "Botschafterin Lena (Lernende)",
-            "demo-lena",
-            (MEMBERSHIP + "Learner",),
-            "Lena Schreiner",
-            "Lena",
-            "Schreiner",
-            "lena.schreiner@example.org",
-        ),
-        Persona(
-            "trainer",
-            "Trainer Jonas (Lehrender)",
-            "demo-jonas",
-            (MEMBERSHIP + "Instructor",),
-            "Jonas Becker",
-            "Jonas",
-            "Becker",
-            "jonas.becker@example.org",
-        ),
-        Persona(
-            "coordinator",
-            "Koordinatorin Aylin (Admin)",
-            "demo-aylin",
-            (MEMBERSHIP + "Instructor", SYSTEM + "Administrator", INSTITUTION + "Administrator"),
-            "Aylin Demir",
-            "Aylin",
-            "Demir",
-            "aylin.demir@example.org",
-        ),
-        Persona("volunteer-private", "Botschafter ohne Namen (Datenschutz)", "demo-timo", (MEMBERSHIP + "Learner",)),
-    )
-}
 
 
 @dataclass
@@ -536,8 +484,6 @@ class PlatformDouble:
 
 def register_double(double: PlatformDouble, *, name: str = "Demo-LMS", chamber_slug: str = "demo-kammer") -> None:
     """Register the double with the tool, as `medienwerk platform add` would (flushes; the caller commits)."""
-    from lms.platforms.services import add_platform
-
     add_platform(
         issuer=double.issuer,
         client_id=double.client_id,
@@ -653,13 +599,8 @@ def create_platform_app(double: PlatformDouble) -> Flask:
             return render_template("demo/platform_error.html", message=message), 400
         return redirect(double.start_registration(tool_url, update_client_id=request.args.get("update") or None))
 
-    # LTI Advantage services of the double (token, AGS, NRPS), where that module exists
-    try:
-        from lms.demo.platform_services import register_services
-    except ImportError:
-        pass
-    else:
-        register_services(app, double)
+    # LTI Advantage services of the double (token, AGS, NRPS)
+    register_services(app, double)
 
     @app.get("/healthz")
     def healthz() -> Any:

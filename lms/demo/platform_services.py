@@ -23,14 +23,17 @@ import time
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 import jwt
 import requests
 from flask import Flask, Response, jsonify, request
 
-from lms.demo.platform import MEMBERSHIP, PERSONAS, PlatformDouble
+from lms.demo.personas import MEMBERSHIP, PERSONAS
+
+if TYPE_CHECKING:
+    from lms.demo.platform import PlatformDouble
 
 AGS_CLAIM = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
 NRPS_CLAIM = "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"

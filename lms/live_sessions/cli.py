@@ -8,6 +8,8 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from lms.bbb import BBBClient
+
 
 @click.group("bbb")
 def bbb() -> None:
@@ -18,8 +20,6 @@ def bbb() -> None:
 @with_appcontext
 def bbb_check() -> None:
     """Call the configured BBB server: are URL, secret and checksum algorithm right?"""
-    from lms.bbb import BBBClient
-
     cfg = current_app.config
     if not cfg.get("BBB_URL"):
         raise click.ClickException(

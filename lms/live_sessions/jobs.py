@@ -9,8 +9,8 @@ from lms.bbb import BBBError, NotFoundError
 from lms.core.extensions import db
 from lms.core.jobs import jobs
 from lms.live_sessions import queries, services
+from lms.live_sessions.client import get_client
 from lms.live_sessions.models import LiveSession
-from lms.live_sessions.setup import get_client
 
 log = logging.getLogger(__name__)
 

@@ -28,6 +28,7 @@ from lms.bbb import (
     verify_recording_ready_callback,
 )
 from lms.live_sessions import ics, queries, services
+from lms.live_sessions.jobs import confirm_meeting_end, sync_session_recordings
 from lms.mail.services import recipient_language
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,6 @@ def end_callback(token: str) -> Response:
         abort(400)
     if live.meeting_ended_at is not None:
         return _ok()  # a duplicate
-    from lms.live_sessions.jobs import confirm_meeting_end
 
     confirm_meeting_end.enqueue(live.id)
     return _ok(202)
@@ -71,7 +71,6 @@ def recording_ready_callback(token: str) -> Response:
     if ready.meeting_id != live.meeting_id:
         abort(400)
     services.note_recording(live, ready.record_id)
-    from lms.live_sessions.jobs import sync_session_recordings
 
     sync_session_recordings.enqueue_after_commit(live.id)
     return _ok()

@@ -17,8 +17,8 @@ from lms.core.db import commit_now, utcnow
 from lms.core.extensions import db
 from lms.core.security import current_role, role_required
 from lms.live_sessions import exports, ics, meetings, queries, services
+from lms.live_sessions.client import bbb_configured, get_client
 from lms.live_sessions.models import SIGNUP_CONFIRMED, SIGNUP_WAITLISTED, SIGNUP_WITHDRAWN, LiveSession
-from lms.live_sessions.setup import bbb_configured, get_client
 from lms.live_sessions.timeutil import live_date, live_time, live_when, utc_to_local
 from lti.roles import Role
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from flask import Flask
 
+from lms.mail import jobs, models  # noqa: F401 - the periodic sender; the tables
+from lms.mail.views import bp
+
 
 def init_app(app: Flask) -> None:
     # the MEDIENWERK_SMTP_* settings are read (and checked) by lms.core.config
-    from lms.mail import jobs, models  # noqa: F401 - the periodic sender; the tables
-    from lms.mail.views import bp
 
     app.register_blueprint(bp)

@@ -23,6 +23,7 @@ from lms.core.errors import DomainError, Invalid
 from lms.core.extensions import db
 from lms.core.signals import progress_changed
 from lms.courses.content import Item, Module, Question
+from lms.courses.setup import current_course
 from lms.progress.models import (
     APPROVED,
     COMMENT_MAX,
@@ -44,6 +45,7 @@ from lms.progress.models import (
     QuizDraw,
     TaskSubmission,
 )
+from lms.progress.queries import module_progress
 from lms.progress.scoring import QuizResult, draw_questions, questions_by_id
 
 
@@ -158,9 +160,6 @@ def _changed(user_id: int, module_id: str) -> None:
 
 def _keep_completion(user_id: int, module_id: str) -> None:
     """The first time a module is complete, remember it: it stays complete when lessons are added later."""
-    from lms.courses.setup import current_course
-    from lms.progress.queries import module_progress
-
     module = current_course().module(module_id)
     if module is None:
         return

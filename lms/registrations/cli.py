@@ -7,6 +7,10 @@ from typing import Any
 import click
 from flask.cli import with_appcontext
 
+from lms.audit.services import record
+from lms.core.commands import base_url, run_operation
+from lms.registrations.services import create_invitation, open_invitations, revoke_invitation
+
 
 def init_cli(cli: Any, groups: dict[str, click.Group]) -> None:
     platform = groups["platform"]
@@ -18,9 +22,6 @@ def init_cli(cli: Any, groups: dict[str, click.Group]) -> None:
     @with_appcontext
     def platform_invite(name: str | None, chamber_slug: str | None, hours: float) -> None:
         """Print a one-time, expiring dynamic-registration URL (last line of the output)."""
-        from lms.audit.services import record
-        from lms.core.commands import base_url, run_operation
-        from lms.registrations.services import create_invitation
 
         def invite() -> Any:
             created, secret = create_invitation(name=name, chamber_slug=chamber_slug, hours=hours)
@@ -42,8 +43,6 @@ def init_cli(cli: Any, groups: dict[str, click.Group]) -> None:
     @with_appcontext
     def platform_invitations() -> None:
         """List open (unused, unrevoked, unexpired) invitations."""
-        from lms.registrations.services import open_invitations
-
         invitations = open_invitations()
         if not invitations:
             click.echo("No open invitations.")
@@ -58,9 +57,6 @@ def init_cli(cli: Any, groups: dict[str, click.Group]) -> None:
     @with_appcontext
     def platform_revoke_invitation(invitation_id: int) -> None:
         """Revoke an open invitation: its URL stops working."""
-        from lms.audit.services import record
-        from lms.core.commands import run_operation
-        from lms.registrations.services import revoke_invitation
 
         def revoke() -> Any:
             revoked = revoke_invitation(invitation_id)

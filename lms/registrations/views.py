@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, current_app, render_template, request
 
 from lms.audit.services import record
+from lms.core.urls import tool_url
 from lms.registrations.services import (
     RegistrationConflict,
     check_issuer_free,
@@ -58,8 +59,6 @@ def _params() -> tuple[str, str, str]:
 
 
 def _tool_description() -> ToolDescription:
-    from lms.core.urls import tool_url
-
     return ToolDescription(
         client_name="medienwerk",
         initiate_login_uri=tool_url("lti.login"),

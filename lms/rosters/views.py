@@ -12,6 +12,7 @@ from lms.core.blueprints import moved_blueprint, tool_blueprint
 from lms.core.paging import Page, page_number
 from lms.core.security import role_required
 from lms.rosters import queries, services
+from lms.rosters.jobs import sync_roster_job
 from lms.rosters.models import RosterSource
 from lti.roles import Role
 
@@ -48,7 +49,6 @@ def sync() -> Response:
     course_id = g.launch.course_id
     if course_id is None or services.source_for(course_id) is None:
         return redirect(url_for("rosters.index", done="no_nrps"), code=303)
-    from lms.rosters.jobs import sync_roster_job
 
     sync_roster_job.enqueue_after_commit(course_id)
     return redirect(url_for("rosters.index", done="queued"), code=303)

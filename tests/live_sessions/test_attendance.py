@@ -48,9 +48,9 @@ def attendance(live: LiveEnv, sid: int) -> dict[int, object]:
 
 def test_polling_records_intervals_and_the_threshold_decides(live: LiveEnv) -> None:
     from lms.live_sessions import services
+    from lms.live_sessions.client import get_client
     from lms.live_sessions.jobs import poll_attendance
     from lms.live_sessions.models import LiveSession
-    from lms.live_sessions.setup import get_client
 
     sid, trainer, anna, ben = room(live)
     enter(live, trainer, sid)
