@@ -28,7 +28,7 @@ def test_demo_lms_launches_tool_in_iframe(lti: Lti, browser: Any, persona: str, 
 
 
 def _personas() -> dict[str, Any]:
-    from lms.demo.platform import PERSONAS
+    from lms.demo.personas import PERSONAS
 
     return PERSONAS
 

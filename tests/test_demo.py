@@ -14,7 +14,8 @@ from click.testing import CliRunner
 
 from lms.cli import main
 from lms.demo.cli import _SecretScrubber
-from lms.demo.platform import LTI, PlatformDouble, create_platform_app
+from lms.demo.personas import LTI
+from lms.demo.platform import PlatformDouble, create_platform_app
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -9,7 +9,8 @@ from sqlalchemy import select
 
 from lms.core.extensions import db
 from lms.core.launch_session import LaunchSession
-from lms.demo.platform import DROP, MEMBERSHIP, PlatformDouble
+from lms.demo.personas import MEMBERSHIP
+from lms.demo.platform import DROP, PlatformDouble
 from lms.platforms.services import set_platform_enabled
 from lms.users.models import Enrollment, LmsCourse, User
 from lti.keys import generate_key
