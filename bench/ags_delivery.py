@@ -1,94 +1,290 @@
-"""Benchmark: queue 1,000 scores and deliver them to loopback platform doubles over real HTTP (AGS + OAuth2).
+"""Benchmark: 1,000 queued scores delivered to loopback LMS doubles (AGS + OAuth2 over real HTTP) by the
+production processes, in both modes:
 
-Targets (issue 3): at least 100 deliveries/s, and one token request per registration (and hour).
+* ``redis``: MEDIENWERK_REDIS_URL set, ``medienwerk worker`` processes (``--worker-processes`` of them, with
+  ``--worker-threads`` each) run the delivery jobs from Redis; gunicorn (the shipped settings, 2 workers)
+  serves the tool, whose key set the LMS doubles fetch to check the token requests.
+* ``embedded``: no Redis; the gunicorn workers run the jobs themselves from the SQLite queue in the instance
+  folder (what an install without Redis does).
 
-Own seed data in its own database: SQLite in a temporary folder by default, or the database named by
-MEDIENWERK_BENCH_DATABASE_URI (its tables are DROPPED and re-created: use a scratch database). Everything runs
-in this process: the tool (for its JWKS) and one platform double per registration, each on a loopback port;
-worker threads deliver like `medienwerk worker` threads would (claim, POST, record).
+Each run starts from an empty database that ``medienwerk db upgrade`` migrates, registers ``--registrations``
+LMSs (one double each, on loopback ports) and queues the scores as progress changes do (an outbox row each),
+then enqueues one delivery job per score, as 1,000 separate progress changes would, and waits until every
+score is in the doubles' gradebooks. It prints scores/s, the SQL statements and commits per score of the
+delivering processes (counted in them by bench/counted.py), the token requests per LMS and the gradebook
+entries.
 
-    .venv/bin/python bench/ags_delivery.py
-    MEDIENWERK_BENCH_DATABASE_URI=postgresql+psycopg://postgres@127.0.0.1:5432/bench \\
-        .venv/bin/python bench/ags_delivery.py
+    .venv/bin/python bench/ags_delivery.py                                   # both modes, SQLite
+    .venv/bin/python bench/ags_delivery.py --mode redis \\
+        --db "postgresql+psycopg://postgres@127.0.0.1:5432/test?options=-csearch_path%3Dbench_ags"
 
-Knobs (environment): BENCH_SCORES (1000), BENCH_REGISTRATIONS (2), BENCH_WORKERS (4), BENCH_TIME_LIMIT (120 s).
-Bounded: at most BENCH_SCORES rows, and the delivery stops at the time limit.
+THE DATABASE IS EMPTIED (its tables dropped; a PostgreSQL URI's ``search_path`` schema is created if
+missing: give it a scratch schema), and so is the Redis database (``--redis``, default number 14). Bounded:
+at most 100,000 scores, and each run gives up after ``--deadline`` seconds.
 """
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
+import signal
+import socket
+import subprocess
 import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import requests
 from werkzeug.serving import make_server
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(BENCH))
 
-from lms import create_app  # noqa: E402
-from lms.core.extensions import db  # noqa: E402
-from lms.demo.platform import PlatformDouble, create_platform_app  # noqa: E402
+import counted  # noqa: E402
+from seed_dashboards import ensure_schema  # noqa: E402
+
+BIN = Path(sys.executable).parent
+SECRET = "bench-secret-ags-delivery"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 class Server:
+    """A WSGI app on a loopback port, in a thread of this process (the LMS doubles)."""
+
     def __init__(self, wsgi: Any) -> None:
         self.server = make_server("127.0.0.1", 0, wsgi, threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
 
 
-def main() -> int:
-    scores = min(int(os.environ.get("BENCH_SCORES", "1000")), 100_000)
-    registrations = max(1, int(os.environ.get("BENCH_REGISTRATIONS", "2")))
-    workers = max(1, int(os.environ.get("BENCH_WORKERS", "4")))
-    time_limit = float(os.environ.get("BENCH_TIME_LIMIT", "120"))
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    tmp = tempfile.mkdtemp(prefix="medienwerk-bench-")
-    uri = os.environ.get("MEDIENWERK_BENCH_DATABASE_URI") or f"sqlite:///{tmp}/bench.sqlite"
+@dataclass
+class Result:
+    mode: str
+    scores: int
+    delivered: int
+    seconds: float
+    drained: float
+    statements: int
+    commits: int
+    token_requests: dict[str, int]
+    gradebook: int
+    processes: str
+
+
+def wait_until(check: Any, seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"gave up waiting for {what}")
+        time.sleep(0.1)
+
+
+def reset_database(env: dict[str, str], uri: str, instance: Path) -> None:
+    import sqlalchemy
+
+    from lms import create_app
+    from lms.core.extensions import db
+
+    ensure_schema(uri)
+    app = create_app(
+        {"TESTING": True, "SQLALCHEMY_DATABASE_URI": uri, "JOBS_SQLITE_PATH": str(instance / "jobs.sqlite")}
+    )
+    with app.app_context():
+        db.drop_all()
+        with db.engine.begin() as conn:
+            conn.execute(sqlalchemy.text("DROP TABLE IF EXISTS alembic_version"))
+        db.engine.dispose()
+    done = subprocess.run([str(BIN / "medienwerk"), "db", "upgrade"], env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(done.stdout + done.stderr)
+
+
+def run(mode: str, args: argparse.Namespace, uri: str) -> Result:
+    import redis
+
+    tmp = Path(tempfile.mkdtemp(prefix=f"medienwerk-bench-ags-{mode}-"))
+    instance = tmp / "instance"
+    counts_dir = tmp / "counts"
+    counts_dir.mkdir()
+    instance.mkdir()
+    tool_port = free_port()
+    tool_url = f"http://127.0.0.1:{tool_port}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIENWERK_")}
+    env.update(
+        {
+            "MEDIENWERK_SQLALCHEMY_DATABASE_URI": uri,
+            "MEDIENWERK_SECRET_KEY": SECRET,
+            "MEDIENWERK_INSTANCE_PATH": str(instance),
+            "MEDIENWERK_ALLOWED_PRIVATE_HOSTS": "127.0.0.1",  # the LMS doubles answer on loopback
+            "MEDIENWERK_BIND": f"127.0.0.1:{tool_port}",
+            "MEDIENWERK_WORKERS": "2",
+            "BENCH_COUNTS_DIR": str(counts_dir),
+            "PYTHONPATH": os.pathsep.join([str(ROOT), str(BENCH)]),
+        }
+    )
+    if mode == "redis":
+        redis.Redis.from_url(args.redis).flushdb()
+        env["MEDIENWERK_REDIS_URL"] = args.redis
+    reset_database(env, uri, instance)
+
+    # the LMS doubles: one per registration, each on its own loopback port
+    from lms.demo.platform import PlatformDouble, create_platform_app
+
+    doubles = []
+    for r in range(args.registrations):
+        double = PlatformDouble(issuer="http://placeholder", client_id=f"bench-client-{r}")
+        server = Server(create_platform_app(double))
+        double.issuer = server.url
+        double.tool_login_url = tool_url + "/lti/login"
+        double.tool_launch_url = tool_url + "/lti/launch"
+        doubles.append((double, server, server.server.app.extensions["platform_services"]))
+
+    # this process only seeds and enqueues: it runs no jobs
+    from lms import create_app
+    from lms.core.extensions import db
+
     app = create_app(
         {
             "TESTING": True,
             "SQLALCHEMY_DATABASE_URI": uri,
-            "SECRET_KEY": "bench",
-            "JOBS_SQLITE_PATH": f"{tmp}/jobs.sqlite",
-            "ALLOWED_PRIVATE_HOSTS": ("127.0.0.1",),  # the LMS doubles answer on loopback
+            "SECRET_KEY": SECRET,
+            "REDIS_URL": env.get("MEDIENWERK_REDIS_URL"),
+            "JOBS_SQLITE_PATH": str(instance / "jobs.sqlite"),
         }
     )
 
-    from lms.grades import services
-    from lms.grades.jobs import deliver_due
-    from lms.grades.models import GradeLink, GradeLinkUser
-    from lms.platforms.services import add_platform, ensure_active_key
-    from lms.users.models import LmsCourse, User
+    logs = tmp / "logs"
+    logs.mkdir()
+    processes: list[subprocess.Popen[bytes]] = []
+
+    def start(command: list[str], name: str) -> subprocess.Popen[bytes]:
+        with (logs / f"{name}.log").open("w") as out:
+            process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+        processes.append(process)
+        return process
+
+    web = start([str(BIN / "gunicorn"), "-c", str(BENCH / "gunicorn_counted.py"), "lms:create_app()"], "web")
+    workers = []
+    ids: list[int] = []
+    if mode == "redis":
+        for n in range(args.worker_processes):
+            command = [sys.executable, str(BENCH / "counted.py"), "worker", "--workers", str(args.worker_threads)]
+            workers.append(start(command, f"worker-{n}"))
+    try:
+        wait_until(lambda: healthy(tool_url, web, logs), 60, "gunicorn")
+        if mode == "embedded":
+            # each gunicorn worker starts its job consumer with its first request
+            for _ in range(40):
+                requests.get(tool_url + "/healthz", timeout=10)
+        from lms.core.jobs import jobs
+        from lms.grades.jobs import deliver_scores
+
+        warm = [deliver_scores.enqueue([]) for _ in range(8)]
+        for w in warm:
+            w.get(blocking=True, timeout=60)  # the consumers are up
+        # seeded now, right before the jobs are enqueued: the minutely sweep must not deliver them first
+        ids = seed(app, doubles, args.scores)
+        time.sleep(0.6)  # every counted process has written its counts since
+        before = counted.read(counts_dir)
+
+        t0 = time.perf_counter()
+        for row_id in ids:  # one job per score, as one progress change after another would enqueue it
+            deliver_scores.enqueue([row_id])
+        delivered = 0
+        deadline = time.monotonic() + args.deadline
+        while time.monotonic() < deadline:
+            delivered = delivered_count(app)
+            if delivered >= len(ids):
+                break
+            time.sleep(0.05)
+        seconds = time.perf_counter() - t0
+        # the jobs still queued (each finds its row delivered) belong to the cost: wait until the queue is
+        # empty and a last job per consumer thread has run after them
+        wait_until(lambda: jobs.huey.pending_count() == 0, args.deadline, "the job queue")
+        for last in [deliver_scores.enqueue([]) for _ in range(8)]:
+            last.get(blocking=True, timeout=60)
+        drained = time.perf_counter() - t0
+        time.sleep(0.6)
+        after = counted.read(counts_dir)
+    finally:
+        for process in processes:
+            process.send_signal(signal.SIGINT if process in workers else signal.SIGTERM)
+        for process in processes:
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        for _, server, _ in doubles:
+            server.stop()
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    return Result(
+        mode=mode,
+        scores=len(ids),
+        delivered=delivered,
+        seconds=seconds,
+        drained=drained,
+        statements=after["statements"] - before["statements"],
+        commits=after["commits"] - before["commits"],
+        token_requests={d.client_id: svc.token_requests[d.client_id] for d, _, svc in doubles},
+        gradebook=sum(len(svc.grades) for _, _, svc in doubles),
+        processes=(
+            f"{args.worker_processes} × medienwerk worker --workers {args.worker_threads} (Redis)"
+            if mode == "redis"
+            else "2 gunicorn workers, each with its embedded job consumer"
+        ),
+    )
+
+
+def healthy(url: str, process: subprocess.Popen[bytes], logs: Path) -> bool:
+    if process.poll() is not None:
+        raise SystemExit("gunicorn stopped:\n" + (logs / "web.log").read_text())
+    try:
+        return requests.get(url + "/healthz", timeout=5).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def delivered_count(app: Any) -> int:
+    from sqlalchemy import func, select
+
+    from lms.core.extensions import db
+    from lms.grades.models import DELIVERED, ScoreOutbox
 
     with app.app_context():
-        db.drop_all()
-        db.create_all()
-        ensure_active_key()
-        db.session.commit()
+        count = db.session.execute(
+            select(func.count()).select_from(ScoreOutbox).where(ScoreOutbox.status == DELIVERED)
+        ).scalar_one()
+        db.session.remove()
+        return int(count)
 
-    tool = Server(app)
-    doubles: list[tuple[PlatformDouble, Server, Any]] = []
-    for r in range(registrations):
-        double = PlatformDouble(issuer="http://placeholder", client_id=f"bench-client-{r}")
-        server = Server(create_platform_app(double))
-        double.issuer = server.url
-        double.tool_login_url = tool.url + "/lti/login"
-        double.tool_launch_url = tool.url + "/lti/launch"
-        doubles.append((double, server, server.server.app.extensions["platform_services"]))
 
-    # -- seed: registrations, a course and a gradable link each, volunteers with a queued score ------------
-    t0 = time.perf_counter()
+def seed(app: Any, doubles: list[tuple[Any, Server, Any]], scores: int) -> list[int]:
+    """Registrations, a course with a gradable link each, volunteers with a queued score (no job enqueued)."""
+    from lms.core.extensions import db
+    from lms.grades import services
+    from lms.grades.models import GradeLink, GradeLinkUser
+    from lms.platforms.services import add_platform
+    from lms.users.models import LmsCourse, User
+
+    ids: list[int] = []
     with app.app_context():
         for r, (double, _server, svc) in enumerate(doubles):
             platform = add_platform(
@@ -117,7 +313,7 @@ def main() -> int:
             )
             db.session.add(link)
             db.session.flush()
-            share = scores // registrations + (1 if r < scores % registrations else 0)
+            share = scores // len(doubles) + (1 if r < scores % len(doubles) else 0)
             for n in range(share):
                 sub = f"bench-{r}-{n}"
                 svc.known_users.add(sub)
@@ -128,59 +324,53 @@ def main() -> int:
                 member = GradeLinkUser(link_id=link.id, user_id=user.id, platform_user_id=sub)
                 db.session.add(member)
                 db.session.flush()
-                services.queue_score(link, member, services.CurrentScore(float(n % 101), False))
-        db.session.info.pop(services.SESSION_KEY, None)  # the bench delivers itself, no job queue
+                row = services.queue_score(link, member, services.CurrentScore(n % 101, False))
+                assert row is not None
+                ids.append(row.id)
+        db.session.info.pop(services.SESSION_KEY, None)  # the benchmark enqueues the jobs itself
         db.session.commit()
-    queued_in = time.perf_counter() - t0
-
-    # -- deliver -------------------------------------------------------------------------------------------
-    delivered = [0] * workers
-    failed = [0] * workers
-    deadline = time.monotonic() + time_limit
-
-    def worker(i: int) -> None:
-        with app.app_context():
-            while time.monotonic() < deadline:
-                outcomes = deliver_due(limit=200, deadline=deadline)
-                if not outcomes:
-                    break
-                delivered[i] += sum(1 for o in outcomes if o.delivered)
-                failed[i] += sum(1 for o in outcomes if not o.delivered)
-
-    t1 = time.perf_counter()
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(workers)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    elapsed = time.perf_counter() - t1
-
-    total = sum(delivered)
-    in_gradebook = sum(len(svc.grades) for _, _, svc in doubles)
-    posts = sum(1 for _, _, svc in doubles for entry in svc.score_log if entry[2] == 200)
-    print(f"database            {app.config['SQLALCHEMY_DATABASE_URI'].split('@')[-1]}")
-    print(f"queued              {scores} scores in {queued_in:.2f} s")
-    print(f"delivered           {total} in {elapsed:.2f} s with {workers} worker threads ({sum(failed)} not delivered)")
-    print(f"deliveries/s        {total / elapsed:.1f}")
-    print(f"gradebook entries   {in_gradebook} (score POSTs answered 200: {posts})")
-    for double, _server, svc in doubles:
-        print(f"token requests      {double.client_id}: {svc.token_requests[double.client_id]}")
-
-    for _, server, _svc in doubles:
-        server.stop()
-    tool.stop()
-    with app.app_context():
         db.session.remove()
-        if not os.environ.get("MEDIENWERK_BENCH_DATABASE_URI"):
-            db.drop_all()
-        db.engine.dispose()
-    ok = (
-        total == scores
-        and in_gradebook == scores
-        and total / elapsed >= 100
-        and all(svc.token_requests[d.client_id] == 1 for d, _, svc in doubles)
-    )
-    print("targets             " + ("met" if ok else "NOT met"))
+    return ids
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--mode", choices=("redis", "embedded", "both"), default="both")
+    parser.add_argument("--scores", type=int, default=1000)
+    parser.add_argument("--registrations", type=int, default=2)
+    parser.add_argument("--worker-processes", type=int, default=2)
+    parser.add_argument("--worker-threads", type=int, default=4)
+    parser.add_argument("--db", default=None, help="SQLAlchemy URI (default: a temporary SQLite file)")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/14", help="a Redis database it may empty")
+    parser.add_argument("--deadline", type=float, default=300.0)
+    args = parser.parse_args()
+    args.scores = max(1, min(args.scores, 100_000))
+    args.registrations = max(1, args.registrations)
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    uri = args.db or f"sqlite:///{tempfile.mkdtemp(prefix='medienwerk-bench-ags-')}/bench.sqlite"
+    modes = ("redis", "embedded") if args.mode == "both" else (args.mode,)
+    ok = True
+    print(f"database: {uri.split('@')[-1].split('?')[0]}; {args.scores} scores, {args.registrations} LMSs")
+    for mode in modes:
+        r = run(mode, args, uri)
+        rate = r.delivered / r.seconds if r.seconds else 0.0
+        print(f"\n[{mode}] {r.processes}")
+        print(f"  delivered        {r.delivered} of {r.scores} in {r.seconds:.2f} s: {rate:.1f} scores/s")
+        print(f"  queue drained    after {r.drained:.2f} s (the later jobs find their scores delivered)")
+        print(
+            f"  SQL per score    {r.statements / max(1, r.delivered):.2f} statements, "
+            f"{r.commits / max(1, r.delivered):.2f} commits (all statements of the delivering processes until "
+            f"the queue was empty: {r.statements} / {r.commits})"
+        )
+        print(f"  token requests   {', '.join(f'{k}: {v}' for k, v in r.token_requests.items())}")
+        print(f"  gradebook        {r.gradebook} entries")
+        ok = ok and (
+            r.delivered == r.scores
+            and r.gradebook == r.scores
+            and rate >= 100
+            and all(v == 1 for v in r.token_requests.values())
+        )
+    print("\ntargets (every score delivered, >= 100 scores/s, one token per LMS): " + ("met" if ok else "NOT met"))
     return 0 if ok else 1
 
 

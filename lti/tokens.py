@@ -5,7 +5,8 @@ authenticating with a JWT it signs with its own key (``iss`` = ``sub`` = client 
 ``auth_audience`` or token URL, a fresh ``jti``, valid for 60 s, ``kid`` in the header).
 
 Tokens are cached per registration and scope set in a :class:`TokenCache` the application provides (shared by
-all its processes) until shortly before they expire; a 401 from a service asks for one new token.
+all its processes) until shortly before they expire; a 401 from a service asks for one new token. With a
+:class:`SharedTokenCache`, one process at a time asks the platform and the others take its token.
 
 Also home of the typed errors every service client (AGS, NRPS) raises.
 """
@@ -18,7 +19,7 @@ import time
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import jwt
 import requests
@@ -136,6 +137,22 @@ class TokenCache(Protocol):
     def set(self, key: str, value: Any, ttl: int) -> None: ...
 
 
+@runtime_checkable
+class SharedTokenCache(TokenCache, Protocol):
+    """A token cache that also lets one process at a time ask the platform: when many processes need a token at
+    once (a restart, an expiry), one requests it and the others take it from the cache."""
+
+    def lock(self, key: str, ttl: int) -> bool:
+        """Take the right to request the token for ``key`` (shared by all processes); False: another has it."""
+        ...
+
+    def unlock(self, key: str) -> None: ...
+
+    def forget_local(self, key: str) -> None:
+        """Drop what this process remembers of ``key``, so the next ``get`` reads the shared store."""
+        ...
+
+
 @dataclass(frozen=True)
 class AccessToken:
     value: str
@@ -148,6 +165,11 @@ def cache_key(registration: ServiceRegistration, scopes: Iterable[str]) -> str:
     digest = hashlib.sha256(f"{registration.ident}\n{registration.token_url}\n{scope_set}".encode()).hexdigest()
     return f"lti-token:{digest[:40]}"
 
+
+# how long a process waits for another process's token request before it asks the platform itself, and how long
+# the right to ask lasts (longer than a token request may take)
+FETCH_WAIT = 10.0
+FETCH_LOCK_TTL = 30
 
 # one lock per cache key and process, so that threads of one process ask the platform once, not each
 _locks: dict[str, threading.Lock] = {}
@@ -193,16 +215,45 @@ class TokenClient:
         """
         scope_tuple = tuple(sorted(set(scopes)))
         key = cache_key(self.registration, scope_tuple)
+
+        def usable(value: str | None) -> bool:
+            return value is not None and not (refresh and value == stale)
+
         with _lock_for(key):
             cached = self._cached(key)
-            if cached is not None and not (refresh and cached == stale):
+            if cached is not None and usable(cached):
                 return cached
-            access = self.request_token(scope_tuple)
-            if self.cache is not None:
-                ttl = int(access.expires_at - time.time()) - EXPIRY_MARGIN
-                if ttl > 0:
-                    self.cache.set(key, {"token": access.value, "expires_at": access.expires_at}, ttl)
-            return access.value
+            if not isinstance(self.cache, SharedTokenCache):
+                return self._request_and_cache(key, scope_tuple)
+            # one process asks the platform; the others wait for its token in the shared cache
+            shared = self.cache
+            shared.forget_local(key)
+            deadline = time.monotonic() + FETCH_WAIT
+            pause = 0.02
+            while True:
+                cached = self._cached(key)
+                if cached is not None and usable(cached):
+                    return cached
+                if shared.lock(key, FETCH_LOCK_TTL):
+                    try:
+                        cached = self._cached(key)  # stored between our look and the lock
+                        if cached is not None and usable(cached):
+                            return cached
+                        return self._request_and_cache(key, scope_tuple)
+                    finally:
+                        shared.unlock(key)
+                if time.monotonic() >= deadline:  # the other process is gone or stuck: ask ourselves
+                    return self._request_and_cache(key, scope_tuple)
+                time.sleep(pause)
+                pause = min(pause * 2, 0.2)
+
+    def _request_and_cache(self, key: str, scopes: tuple[str, ...]) -> str:
+        access = self.request_token(scopes)
+        if self.cache is not None:
+            ttl = int(access.expires_at - time.time()) - EXPIRY_MARGIN
+            if ttl > 0:
+                self.cache.set(key, {"token": access.value, "expires_at": access.expires_at}, ttl)
+        return access.value
 
     def _cached(self, key: str) -> str | None:
         if self.cache is None:

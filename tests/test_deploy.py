@@ -1,5 +1,6 @@
 """The deployment files start what they say: the systemd units' commands (web with the shipped gunicorn settings,
-the Redis worker) and the nginx site in front of the web process, over TLS, on loopback ports."""
+the Redis worker) and the nginx site in front of the web process, over TLS, on loopback ports; stopping either unit
+lets the job it is running finish (a score held by the LMS double while the stop arrives is delivered)."""
 
 from __future__ import annotations
 
@@ -10,14 +11,22 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import requests
+from flask import Flask
 
+from lms.demo.platform import PlatformDouble
+from lms.demo.platform_services import PlatformServices
+from tests.conftest import LiveServer, platform_double_for
 from tests.test_serving import (
     READY_TIMEOUT,
+    _cli,
     _free_port,
     _job_result,
     _wait_until_ready,
@@ -176,3 +185,190 @@ def test_nginx_site_serves_the_tool_over_tls(install: dict[str, str], tmp_path: 
         nginx.wait(timeout=30)
         web.send_signal(signal.SIGTERM)
         web.wait(timeout=60)
+
+
+# -- stopping: a running job finishes first ----------------------------------------------------------------------
+
+
+def _register(env: dict[str, str], double: PlatformDouble) -> None:
+    _cli(
+        env,
+        "platform",
+        "add",
+        "--issuer",
+        double.issuer,
+        "--client-id",
+        double.client_id,
+        "--deployment-id",
+        double.deployment_id,
+        "--auth-login-url",
+        double.auth_login_url,
+        "--auth-token-url",
+        double.auth_token_url,
+        "--key-set-url",
+        double.key_set_url,
+        "--chamber",
+        "hwk-test",
+    )
+
+
+def _queue_a_score(env: dict[str, str], double: PlatformDouble, lms: PlatformServices) -> Flask:
+    """A gradable link with one volunteer and a queued score, committed from this process: the commit enqueues
+    the delivery job into the server's queue (Redis, or the instance's SQLite queue), as a progress change does."""
+    from sqlalchemy import select
+
+    from lms import create_app
+    from lms.core.extensions import db
+    from lms.grades import services
+    from lms.grades.models import GradeLink, GradeLinkUser
+    from lms.platforms.models import Platform
+    from lms.users.models import LmsCourse, User
+
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": env["MEDIENWERK_SQLALCHEMY_DATABASE_URI"],
+            "JOBS_SQLITE_PATH": str(Path(env["MEDIENWERK_INSTANCE_PATH"]) / "jobs.sqlite"),
+            "REDIS_URL": env.get("MEDIENWERK_REDIS_URL"),
+        }
+    )
+    lms.known_users.add("stop-test")
+    lms.gradable.add("stop-test")
+    with app.app_context():
+        platform = db.session.execute(select(Platform)).scalar_one()
+        course = LmsCourse(issuer=double.issuer, context_id="stop-course", chamber_id=platform.chamber_id)
+        user = User(issuer=double.issuer, sub="stop-test", chamber_id=platform.chamber_id)
+        db.session.add_all([course, user])
+        db.session.flush()
+        link = GradeLink(
+            platform_id=platform.id,
+            course_id=course.id,
+            deployment_id=double.deployment_id,
+            resource_link_id="stop-link",
+            item_kind="overview",
+            lineitems_url=lms.lineitems_url("stop-course"),
+            lineitem_url=lms.link_lineitem("stop-course", "stop-link")["id"],
+            scopes=list(lms.ags_scopes),
+        )
+        db.session.add(link)
+        db.session.flush()
+        member = GradeLinkUser(link_id=link.id, user_id=user.id, platform_user_id="stop-test")
+        db.session.add(member)
+        db.session.flush()
+        services.queue_score(link, member, services.CurrentScore(40, False))
+        db.session.commit()  # enqueues the delivery job
+    return app
+
+
+def _delivered(app: Flask) -> list[str]:
+    from sqlalchemy import select
+
+    from lms.core.extensions import db
+    from lms.grades.models import ScoreOutbox
+
+    with app.app_context():
+        statuses = list(db.session.execute(select(ScoreOutbox.status)).scalars())
+        db.session.remove()
+        db.engine.dispose()
+    return statuses
+
+
+def _refused(url: str) -> bool:
+    try:
+        requests.get(url + "/healthz", timeout=5)
+    except requests.ConnectionError:
+        return True
+    return False
+
+
+def _wait_for(check: Callable[[], bool], what: str) -> None:
+    """Poll a condition; the deadline only guards against a hang."""
+    deadline = time.monotonic() + READY_TIMEOUT
+    while not check():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.1)
+
+
+def test_web_unit_stop_lets_the_running_job_finish(install: dict[str, str], tmp_path: Path) -> None:  # noqa: F811 - the fixture
+    """systemd stops the web unit (SIGTERM to gunicorn's master) while a worker's job consumer is sending a score:
+    the worker stops serving, finishes the job, records the delivery and exits cleanly."""
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    double, platform = platform_double_for(SimpleNamespace(url=url))  # type: ignore[arg-type]
+    lms: PlatformServices = platform.server.app.extensions["platform_services"]
+    lms.hold_scores = threading.Event()
+    platform.start()
+    unit = _unit("medienwerk-web.service")
+    env = {
+        **install,
+        "MEDIENWERK_BIND": f"127.0.0.1:{port}",
+        "MEDIENWERK_WORKERS": "1",
+        "MEDIENWERK_ALLOWED_PRIVATE_HOSTS": "127.0.0.1",  # the LMS double answers on loopback
+    }
+    log = tmp_path / "web.log"
+    process = None
+    try:
+        subprocess.run(_command(unit["ExecStartPre"][0]), env=env, check=True, capture_output=True, timeout=120)
+        _register(env, double)
+        with log.open("w") as out:
+            process = subprocess.Popen(_command(unit["ExecStart"][0]), env=env, stdout=out, stderr=subprocess.STDOUT)
+        _wait_until_ready(url, process, log)  # the first request starts the worker's job consumer
+        app = _queue_a_score(env, double, lms)
+        assert lms.score_arrived.wait(READY_TIMEOUT), log.read_text()  # the job is sending, held by the LMS
+        process.send_signal(signal.SIGTERM)
+        _wait_for(lambda: _refused(url), "gunicorn did not stop serving")
+        assert process.poll() is None  # still finishing the job
+        lms.hold_scores.set()
+        assert process.wait(timeout=60) == 0, log.read_text()
+        assert _delivered(app) == ["delivered"], log.read_text()
+        grade = lms.grade("stop-test")
+        assert grade is not None and grade.score_given == 40.0
+    finally:
+        lms.hold_scores.set()
+        if process is not None and process.poll() is None:
+            process.kill()
+            process.wait(timeout=30)
+        platform.stop()
+
+
+def test_worker_unit_stop_lets_the_running_job_finish(install: dict[str, str], tmp_path: Path) -> None:  # noqa: F811 - the fixture
+    """systemd stops the worker unit (its KillSignal, SIGINT) while it sends a score: the job finishes first."""
+    from lms import create_app
+
+    env = {
+        **install,
+        "MEDIENWERK_REDIS_URL": f"redis://127.0.0.1:6379/{9 + os.getpid() % 5}",
+        "MEDIENWERK_ALLOWED_PRIVATE_HOSTS": "127.0.0.1",
+    }
+    subprocess.run([f"{BIN}/medienwerk", "db", "upgrade"], env=env, check=True, capture_output=True, timeout=120)
+    # the tool's key set, which the LMS double reads to check the token request
+    tool = LiveServer(
+        create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": env["MEDIENWERK_SQLALCHEMY_DATABASE_URI"]})
+    )
+    double, platform = platform_double_for(tool)
+    lms: PlatformServices = platform.server.app.extensions["platform_services"]
+    lms.hold_scores = threading.Event()
+    tool.start()
+    platform.start()
+    unit = _unit("medienwerk-worker.service")
+    log = tmp_path / "worker.log"
+    process = None
+    try:
+        _register(env, double)
+        app = _queue_a_score(env, double, lms)
+        with log.open("w") as out:
+            process = subprocess.Popen(_command(unit["ExecStart"][0]), env=env, stdout=out, stderr=subprocess.STDOUT)
+        assert lms.score_arrived.wait(READY_TIMEOUT), log.read_text()
+        process.send_signal(signal.SIGINT)
+        _wait_for(lambda: "running jobs finish first" in log.read_text(), "the worker did not begin to stop")
+        assert process.poll() is None
+        lms.hold_scores.set()
+        assert process.wait(timeout=60) == 0, log.read_text()
+        assert _delivered(app) == ["delivered"], log.read_text()
+    finally:
+        lms.hold_scores.set()
+        if process is not None and process.poll() is None:
+            process.kill()
+            process.wait(timeout=30)
+        platform.stop()
+        tool.stop()

@@ -30,6 +30,9 @@ from typing import Any
 
 from flask import Flask
 
+from lms.core.extensions import db
+from lms.core.state import get_state_store
+
 log = logging.getLogger(__name__)
 
 
@@ -68,8 +71,6 @@ class Job:
     def enqueue_after_commit(self, *args: Any) -> None:
         """Enqueue when the current transaction (the request's) has committed, so the job sees its rows; never
         when it rolls back."""
-        from lms.core.extensions import db
-
         db.session.info.setdefault(AFTER_COMMIT_KEY, []).append((self, args))
 
 
@@ -80,6 +81,9 @@ class Jobs:
         self.app: Flask | None = None
         self._consumer: Any = None
         self._lock = threading.Lock()
+        # set when this process's consumer is asked to stop: long jobs (grade delivery) end after the step they
+        # are in, so that a graceful shutdown finishes them within the server's timeout
+        self.stopping = threading.Event()
 
     # -- declaring ------------------------------------------------------------------------------------
     def task(self, fn: Callable[..., Any]) -> Job:
@@ -135,8 +139,6 @@ class Jobs:
         assert app is not None
 
         def run(*args: Any, **kwargs: Any) -> Any:
-            from lms.core.extensions import db
-
             with app.app_context():
                 if job.minutes is not None and not self._claim_slot(job):
                     return None
@@ -156,8 +158,6 @@ class Jobs:
             job.wrapper = self.huey.periodic_task(schedule, name=job.name)(run)
 
     def _claim_slot(self, job: Job) -> bool:
-        from lms.core.state import get_state_store
-
         assert job.minutes is not None
         slot = int(time.time() // (job.minutes * 60))
         store = get_state_store()
@@ -169,13 +169,16 @@ class Jobs:
         with self._lock:
             if self._consumer is not None or self.huey is None:
                 return
-            self._consumer = _EmbeddedConsumer(
-                self.huey, workers=workers, worker_type="thread", periodic=True, check_worker_health=False
+            self.stopping.clear()
+            self._consumer = _consumer_class(embedded=True)(
+                self, self.huey, workers=workers, worker_type="thread", periodic=True, check_worker_health=False
             )
             self._consumer.start()
             log.info("embedded job consumer started (%d threads)", workers)
 
     def stop_embedded(self) -> None:
+        """Stop the consumer of this serving process, letting running jobs finish (gunicorn's worker_exit)."""
+        self.stopping.set()
         with self._lock:
             if self._consumer is not None:
                 self._consumer.stop(graceful=True)
@@ -183,8 +186,12 @@ class Jobs:
 
     def run_worker(self, workers: int) -> None:
         """``medienwerk worker``: blocks, running jobs from the Redis queue."""
-        consumer = self.huey.create_consumer(workers=workers, worker_type="thread", periodic=True)
-        consumer.run()
+        _log_to_stderr()
+        self.stopping.clear()
+        consumer = _consumer_class(embedded=False)(
+            self, self.huey, workers=workers, worker_type="thread", periodic=True
+        )
+        consumer.run()  # SIGINT (the unit's KillSignal): stops gracefully, running jobs finish; SIGTERM: at once
 
     def ping(self) -> None:
         """Raise if the queue does not answer (for ``/readyz``): Redis, or the embedded SQLite queue."""
@@ -200,21 +207,36 @@ class Jobs:
         return sorted(self._jobs)
 
 
-def _embedded_consumer_class() -> Any:
+def _log_to_stderr() -> None:
+    """``medienwerk worker`` is a service: its log lines go to stderr, where systemd's journal keeps them (the
+    tool's at INFO: never names, e-mails or tokens; huey's from WARNING on: it would log every task)."""
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("lms").setLevel(logging.INFO)
+    logging.getLogger("huey").setLevel(logging.WARNING)
+
+
+def _consumer_class(*, embedded: bool) -> Any:
     from huey.consumer import Consumer
 
-    class EmbeddedConsumer(Consumer):
-        """A consumer inside a serving process: the server owns the signals (and may run us off the main
-        thread), so it installs no signal handlers."""
+    class JobsConsumer(Consumer):
+        """huey's consumer, telling the jobs when it stops. Inside a serving process (``embedded``) the server
+        owns the signals (and may run us off the main thread), so it installs no signal handlers."""
+
+        def __init__(self, registry: Jobs, huey: Any, **options: Any) -> None:
+            super().__init__(huey, **options)
+            self._registry = registry
+
+        def stop(self, graceful: bool = False) -> None:
+            self._registry.stopping.set()
+            log.info("job consumer stopping%s", ": running jobs finish first" if graceful else "")
+            super().stop(graceful=graceful)
 
         def _set_signal_handlers(self) -> None:
-            return None
+            if not embedded:
+                super()._set_signal_handlers()
 
-    return EmbeddedConsumer
-
-
-def _EmbeddedConsumer(huey: Any, **options: Any) -> Any:  # noqa: N802 - a class factory
-    return _embedded_consumer_class()(huey, **options)
+    return JobsConsumer
 
 
 jobs = Jobs()

@@ -47,6 +47,30 @@ class DbStateStore:
             ).execution_options(synchronize_session=False)
         )
 
+    def set_now(self, key: str, value: Any, ttl: int) -> None:
+        """Like :meth:`set`, but committed at once on a connection of its own, so that other processes see it
+        while this transaction still runs (see :meth:`publishes_now`)."""
+        if self.publishes_now():
+            self.publish(key, value, ttl)
+        else:
+            self.set(key, value, ttl)
+
+    def delete_now(self, key: str) -> None:
+        """Remove the key, committed at once (see :meth:`set_now`)."""
+        if not self.publishes_now():
+            self.pop(key)
+            return
+        with db.engine.begin() as conn:
+            conn.execute(delete(StateEntry).where(StateEntry.key == key))
+
+    def publishes_now(self) -> bool:
+        """Whether a write on a connection of its own can happen now: not on SQLite while this session holds
+        the write lock (that connection would wait for it); such writes go into the session instead."""
+        if db.engine.dialect.name != "sqlite" or not db.session().in_transaction():
+            return True
+        raw = db.session.connection().connection.dbapi_connection
+        return not getattr(raw, "in_transaction", False)
+
     def add(self, key: str, value: Any, ttl: int) -> bool:
         """Set the key only if it is absent (or expired); True if this call set it. Committed at once."""
         now = utcnow()
@@ -63,14 +87,28 @@ class DbStateStore:
         return True
 
     def pop(self, key: str) -> Any | None:
-        value = self.get(key)
-        if value is None:
+        # one DELETE … RETURNING decides: of two concurrent transactions only one deletes (and gets) the row
+        row = db.session.execute(
+            delete(StateEntry)
+            .where(StateEntry.key == key)
+            .returning(StateEntry.value, StateEntry.expires_at)
+            .execution_options(synchronize_session=False)
+        ).first()
+        if row is None or row.expires_at <= utcnow():
             return None
-        # DELETE decides: of two concurrent transactions only one deletes the row
-        result = db.session.execute(
-            delete(StateEntry).where(StateEntry.key == key).execution_options(synchronize_session=False)
-        )
-        return value if result.rowcount == 1 else None  # type: ignore[attr-defined]
+        return json.loads(row.value)
+
+    def publish(self, key: str, value: Any, ttl: int) -> None:
+        """Set the key at once, outside the request's transaction (for values other processes must see now,
+        e.g. after the request's commit)."""
+        values = {"key": key, "value": json.dumps(value), "expires_at": utcnow() + dt.timedelta(seconds=ttl)}
+        stmt = dialect_insert()(StateEntry).values(**values)
+        with db.engine.begin() as conn:
+            conn.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=[StateEntry.key], set_={"value": values["value"], "expires_at": values["expires_at"]}
+                )
+            )
 
     def purge_expired(self) -> int:
         result = db.session.execute(delete(StateEntry).where(StateEntry.expires_at <= utcnow()))
@@ -94,6 +132,18 @@ class RedisStateStore:
 
     def set(self, key: str, value: Any, ttl: int) -> None:
         self._redis.set(self._prefix + key, json.dumps(value), ex=max(1, int(ttl)))
+
+    def publish(self, key: str, value: Any, ttl: int) -> None:
+        self.set(key, value, ttl)  # Redis has no transaction of the request: visible at once anyway
+
+    def set_now(self, key: str, value: Any, ttl: int) -> None:
+        self.set(key, value, ttl)
+
+    def delete_now(self, key: str) -> None:
+        self._redis.delete(self._prefix + key)
+
+    def publishes_now(self) -> bool:
+        return True
 
     def add(self, key: str, value: Any, ttl: int) -> bool:
         return bool(self._redis.set(self._prefix + key, json.dumps(value), ex=max(1, int(ttl)), nx=True))

@@ -116,6 +116,9 @@ class PlatformServices:
     outage: bool = False
     fail_next_scores: list[int] = field(default_factory=list)
     unauthorized_next: int = 0
+    # tests of a stopping worker: score POSTs set ``score_arrived`` and wait for ``hold_scores`` before answering
+    hold_scores: threading.Event | None = None
+    score_arrived: threading.Event = field(default_factory=threading.Event, repr=False)
     # gradable users (Moodle: enrolled and with a gradable role); the rest get 403, unknown users 400
     gradable: set[str] = field(
         default_factory=lambda: {p.sub for p in PERSONAS.values() if any(r.endswith("#Learner") for r in p.roles)}
@@ -488,6 +491,9 @@ def register_services(app: Flask, double: PlatformDouble) -> PlatformServices:
         item = services.lineitems.get(number)
         if item is None or item["_context"] != context_id:
             return answer({"error": "not found"}, 404)
+        services.score_arrived.set()
+        if services.hold_scores is not None:
+            services.hold_scores.wait(60)
         body, status = services.post_score(number, request.get_json(force=True, silent=True))
         return answer(body, status)
 

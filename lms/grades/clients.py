@@ -1,8 +1,8 @@
 """The app's side of the LTI service clients: registrations, the shared token cache, HTTP sessions.
 
 Used by grades (AGS) and rosters (NRPS). Tokens are cached per registration and scope set in the shared state
-store (database or Redis), so every process of an installation uses the same token until it expires; a small
-per-process memo in front saves a store read per call.
+store (database or Redis), so every process of an installation uses the same token until it expires (one token
+per registration, scope set and hour); a small per-process memo in front saves a store read per call.
 
 The service URLs come from launch claims and from the services' answers: they are called through a session with
 the URL policy (public addresses only, or those in ``MEDIENWERK_ALLOWED_PRIVATE_HOSTS``; no redirects). Tokens
@@ -54,7 +54,10 @@ def service_http_session() -> TimeoutSession:
 
 
 class StoreTokenCache:
-    """lti.tokens.TokenCache over the shared state store, with a per-process memo of unexpired entries."""
+    """lti.tokens.SharedTokenCache over the shared state store, with a per-process memo of unexpired entries.
+
+    A new token is published at once (committed on a connection of its own), and the right to request one is a
+    key in the store: of all processes that need a token at the same moment, one asks the platform."""
 
     _memo: dict[str, tuple[float, Any]] = {}
     _memo_lock = threading.Lock()
@@ -71,9 +74,22 @@ class StoreTokenCache:
         return value
 
     def set(self, key: str, value: Any, ttl: int) -> None:
-        get_state_store().set(key, value, ttl)
+        get_state_store().set_now(key, value, ttl)
         with self._memo_lock:
             self._memo[key] = (time.time() + min(ttl, 60), value)
+
+    def lock(self, key: str, ttl: int) -> bool:
+        store = get_state_store()
+        if not store.publishes_now():
+            return True  # SQLite while this transaction writes: no other process could see the lock anyway
+        return store.add(f"{key}:requesting", 1, ttl)
+
+    def unlock(self, key: str) -> None:
+        get_state_store().delete_now(f"{key}:requesting")
+
+    def forget_local(self, key: str) -> None:
+        with self._memo_lock:
+            self._memo.pop(key, None)
 
     @classmethod
     def forget(cls) -> None:

@@ -1,8 +1,8 @@
 """Background delivery of queued scores (the outbox) and the periodic sweep for rows that are due again.
 
-Each job commits between the steps, so no transaction stays open while the platform is asked: claim (commit) →
-per row: HTTP, record (commit). A worker that dies leaves its rows claimed until the lease runs out; the sweep
-then finds them due again.
+Each job commits between the steps, so no transaction stays open while the platform is asked: claim a batch
+(commit) → per row: HTTP → record the batch (commit). A worker that dies leaves its rows claimed until the lease
+runs out; the sweep then finds them due again, and they are sent with the timestamp they were queued with.
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ from lms.grades import services
 
 log = logging.getLogger(__name__)
 
-BATCH = 50
+BATCH = 50  # rows claimed, sent and recorded together
+JOB_LIMIT = 1000  # rows one delivery job takes at most, so that other jobs get a thread
+JOB_SECONDS = 30.0
 
 
 def _holds_write_lock() -> bool:
@@ -36,15 +38,22 @@ def _deliver_claims(claims: Sequence[services.Claim]) -> list[services.Outcome]:
     clients: dict[object, object] = {}
 
     def record_all() -> None:
-        outcomes.extend(services.record(s) for s in sent)
+        outcomes.extend(services.record_all(sent))
         sent.clear()
         db.session.commit()
 
-    for claimed in claims:
+    rows = services.load_claimed(claims)  # held until the batch is recorded
+    for index, claimed in enumerate(claims):
+        if jobs.stopping.is_set():  # the process stops: the rest goes back to the outbox, due at once
+            record_all()
+            services.release(claims[index:])
+            db.session.commit()
+            break
         sent.append(services.send(claimed, clients))
         if _holds_write_lock():
             record_all()
     record_all()
+    del rows
     return outcomes
 
 
@@ -55,11 +64,17 @@ def deliver_ids(ids: Iterable[int]) -> list[services.Outcome]:
     return _deliver_claims(claims)
 
 
-def deliver_due(limit: int = 500, *, deadline: float | None = None) -> list[services.Outcome]:
-    """Claim due rows in batches and deliver them, until none is due, ``limit`` is reached or time is up."""
+def deliver_due(
+    limit: int = 500, *, deadline: float | None = None, prefer: Iterable[int] = ()
+) -> list[services.Outcome]:
+    """Claim due rows in batches (``prefer`` first) and deliver them, until none is due, ``limit`` is reached,
+    time is up or the process stops. Per batch: one statement claims, one reads the rows, one records the
+    deliveries; two commits."""
     outcomes: list[services.Outcome] = []
-    while len(outcomes) < limit and (deadline is None or time.monotonic() < deadline):
-        claims = services.claim(limit=min(BATCH, limit - len(outcomes)))
+    preferred = list(prefer)
+    while len(outcomes) < limit and (deadline is None or time.monotonic() < deadline) and not jobs.stopping.is_set():
+        claims = services.claim(limit=min(BATCH, limit - len(outcomes)), prefer=preferred)
+        preferred = []
         db.session.commit()
         if not claims:
             break
@@ -69,8 +84,11 @@ def deliver_due(limit: int = 500, *, deadline: float | None = None) -> list[serv
 
 @jobs.task
 def deliver_scores(ids: list[int]) -> int:
-    """Deliver the rows a committed transaction queued (enqueued right after its commit)."""
-    return sum(1 for o in deliver_ids(ids) if o.delivered)
+    """Deliver the rows a committed transaction queued (enqueued right after its commit), those first, and
+    whatever else is due, in batches: under load the first jobs take every due row, and the later ones find
+    theirs delivered (one statement each)."""
+    outcomes = deliver_due(JOB_LIMIT, deadline=time.monotonic() + JOB_SECONDS, prefer=ids)
+    return sum(1 for o in outcomes if o.delivered)
 
 
 @jobs.periodic(minutes=1)

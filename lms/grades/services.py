@@ -11,12 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import random
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, case, func, or_, select, tuple_, update
+from sqlalchemy.orm import joinedload
 
 from lms.certificates import queries as certificate_queries
 from lms.core.db import clip, dialect_insert, get_or_create, utcnow
@@ -246,7 +247,7 @@ def queue_score(
         return row  # the platform has it
     for key, value in values.items():
         setattr(row, key, value)
-    row.scored_at = now
+    row.scored_at = _timestamp_after(row, now)
     row.version = ScoreOutbox.version + 1
     row.status = PENDING
     row.attempts = 0
@@ -257,6 +258,20 @@ def queue_score(
     db.session.flush()
     _remember_for_delivery(row.id)
     return row
+
+
+def _timestamp_after(row: ScoreOutbox, now: dt.datetime) -> dt.datetime:
+    """A new score's timestamp, fixed when it is queued and sent unchanged with every attempt: the time of the
+    change, but at least a whole second after every timestamp the row's earlier scores had (Moodle keeps seconds
+    and refuses a score that is not newer, lti-notes §6.4). So a score sent again after a worker stopped carries
+    the timestamp the platform already has, and the platform records one change, not two.
+
+    A previous score that never left (pending, not yet tried) does not count: a burst of changes within a second
+    does not push the timestamp into the future."""
+    earlier = [row.sent_timestamp]
+    if row.status == SENDING or row.attempts:
+        earlier.append(row.scored_at)
+    return max([now, *(_next_second(t) for t in earlier if t is not None)])
 
 
 def _outbox_row(link_id: int, user_id: int) -> ScoreOutbox | None:
@@ -313,12 +328,13 @@ def due_ids(limit: int = 500) -> list[int]:
     )
 
 
-def claim(ids: Iterable[int] | None = None, *, limit: int = 100) -> list[Claim]:
+def claim(ids: Iterable[int] | None = None, *, limit: int = 100, prefer: Iterable[int] = ()) -> list[Claim]:
     """Mark due rows as being sent by this worker, atomically: a row is claimed by one worker only.
 
-    The UPDATE re-checks that the row is due, so of two workers racing for a row one gets it (PostgreSQL
-    re-evaluates the condition after the other's commit; SQLite has one writer at a time). On PostgreSQL the
-    candidates are picked with ``FOR UPDATE SKIP LOCKED`` so workers do not wait for each other.
+    One statement: ``UPDATE … WHERE id IN (the first due rows) RETURNING``. The UPDATE re-checks that the row is
+    due, so of two workers racing for a row one gets it (PostgreSQL re-evaluates the condition after the other's
+    commit; SQLite has one writer at a time). On PostgreSQL the rows are picked with ``FOR UPDATE SKIP LOCKED``,
+    so workers do not wait for each other. ``ids`` claims only those rows; ``prefer`` puts those first.
     """
     now = utcnow()
     pick = select(ScoreOutbox.id).where(_due(now))
@@ -327,20 +343,46 @@ def claim(ids: Iterable[int] | None = None, *, limit: int = 100) -> list[Claim]:
         if not wanted:
             return []
         pick = pick.where(ScoreOutbox.id.in_(wanted))
-    pick = pick.order_by(ScoreOutbox.next_attempt_at, ScoreOutbox.id).limit(limit)
+    preferred = sorted(set(prefer))
+    first = [case((ScoreOutbox.id.in_(preferred), 0), else_=1)] if preferred else []
+    pick = pick.order_by(*first, ScoreOutbox.next_attempt_at, ScoreOutbox.id).limit(limit)
     if db.engine.dialect.name == "postgresql":
         pick = pick.with_for_update(skip_locked=True)
-    candidates = list(db.session.execute(pick).scalars())
-    if not candidates:
-        return []
     result = db.session.execute(
         update(ScoreOutbox)
-        .where(ScoreOutbox.id.in_(candidates), _due(now))
+        .where(ScoreOutbox.id.in_(pick.scalar_subquery()), _due(now))
         .values(status=SENDING, claimed_until=now + LEASE, attempts=ScoreOutbox.attempts + 1, last_attempt_at=now)
         .returning(ScoreOutbox.id, ScoreOutbox.version)
         .execution_options(synchronize_session=False)
     )
     return sorted((Claim(id=r[0], version=r[1]) for r in result), key=lambda c: c.id)
+
+
+def release(claims: Iterable[Claim]) -> None:
+    """Give claimed rows back unsent (the worker stops): due at once for the next worker, the attempt not
+    counted (flushes; the caller commits)."""
+    for claimed in claims:
+        db.session.execute(
+            update(ScoreOutbox)
+            .where(ScoreOutbox.id == claimed.id, ScoreOutbox.version == claimed.version, ScoreOutbox.status == SENDING)
+            .values(status=PENDING, claimed_until=None, attempts=ScoreOutbox.attempts - 1)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def load_claimed(claims: Iterable[Claim]) -> list[ScoreOutbox]:
+    """Read the claimed rows with their links and registrations in one statement: ``send`` finds them in the
+    session as long as the caller holds on to the list."""
+    wanted = [c.id for c in claims]
+    if not wanted:
+        return []
+    return list(
+        db.session.execute(
+            select(ScoreOutbox)
+            .where(ScoreOutbox.id.in_(wanted))
+            .options(joinedload(ScoreOutbox.link).joinedload(GradeLink.platform))
+        ).scalars()
+    )
 
 
 # -- delivering -------------------------------------------------------------------------------------------
@@ -396,6 +438,8 @@ class Sent:
     error: ServiceError | None = None
     conflicts: int = 0
     skipped: str | None = None  # the row is gone or was replaced by a newer score
+    as_queued: bool = False  # sent with the timestamp fixed when the score was queued (the row's scored_at)
+    repeated: bool = False  # an earlier attempt had delivered it: the platform refused it again with 409
 
 
 def send(claimed: Claim, clients: dict[Any, Any] | None = None) -> Sent:
@@ -440,22 +484,38 @@ def send(claimed: Claim, clients: dict[Any, Any] | None = None) -> Sent:
             timestamp=_timestamp_for(row),
             comment=row.comment,
         )
+        repeated = False
         while True:
             try:
                 client.post_score(lineitem_url, score)
                 break
             except ConflictError:
-                # 409: the platform has a score as new as this one (to the second): send again, later
+                # 409: the platform has a score as new as this one (to the second)
                 conflicts += 1
+                if conflicts == 1 and row.attempts > 1 and score.timestamp == row.scored_at:
+                    # this very score, with its fixed timestamp, was tried before (a worker stopped before it
+                    # recorded the delivery, or the answer was lost): that attempt arrived. Sending it with a
+                    # later timestamp would make the LMS record a second change.
+                    repeated = True
+                    log.info("score delivery %s: an earlier attempt had arrived (409 on a retry)", row.id)
+                    break
                 if conflicts > CONFLICT_RESENDS:
                     raise
+                # another score as new as this one: send again, a second later
                 score = score.with_timestamp(_next_second(max(utcnow(), score.timestamp)))
             except PermanentServiceError as exc:
                 if exc.http_status == 404 and link.found_lineitem_url and not link.lineitem_url:
                     link.found_lineitem_url = None  # the line item we found is gone: find or create it again
                     raise RetryableServiceError("lineitem_gone", exc.detail, status=404) from exc
                 raise
-        result = Sent(claimed, score_given=row.score_given, timestamp=score.timestamp, conflicts=conflicts)
+        result = Sent(
+            claimed,
+            score_given=row.score_given,
+            timestamp=score.timestamp,
+            conflicts=conflicts,
+            as_queued=score.timestamp == row.scored_at,
+            repeated=repeated,
+        )
     except ServiceError as exc:
         result = Sent(claimed, error=exc, conflicts=conflicts)
     except Exception as exc:  # a bug must not stop the other rows; the row is retried
@@ -475,6 +535,42 @@ def record(sent: Sent) -> Outcome:
         return _record_failure(sent.claimed, sent.error, sent.conflicts)
     assert sent.timestamp is not None
     return _record_success(sent.claimed, sent.score_given, sent.timestamp, sent.conflicts)
+
+
+def record_all(sent: Sequence[Sent]) -> list[Outcome]:
+    """Write down a batch of deliveries (flushes; the caller commits): every score that went out as it was
+    queued in one UPDATE, the rest (failures, resends with a later timestamp, rows replaced meanwhile) one by
+    one."""
+    outcomes: dict[int, Outcome] = {}
+    plain = [s for s in sent if s.error is None and s.skipped is None and s.as_queued]
+    if plain:
+        done = set(
+            db.session.execute(
+                update(ScoreOutbox)
+                .where(
+                    tuple_(ScoreOutbox.id, ScoreOutbox.version).in_([(s.claimed.id, s.claimed.version) for s in plain]),
+                    ScoreOutbox.status == SENDING,
+                )
+                .values(
+                    status=DELIVERED,
+                    claimed_until=None,
+                    last_error_code=None,
+                    last_error=None,
+                    last_http_status=None,
+                    delivered_at=utcnow(),
+                    # the same version has the same values: what was sent is what the row holds
+                    delivered_score=ScoreOutbox.score_given,
+                    delivered_version=ScoreOutbox.version,
+                    sent_timestamp=ScoreOutbox.scored_at,
+                )
+                .returning(ScoreOutbox.id)
+                .execution_options(synchronize_session=False)
+            ).scalars()
+        )
+        for s in plain:
+            if s.claimed.id in done:
+                outcomes[s.claimed.id] = Outcome(s.claimed.id, True, DELIVERED, conflicts=s.conflicts)
+    return [outcomes[s.claimed.id] if s.claimed.id in outcomes else record(s) for s in sent]
 
 
 def deliver(claimed: Claim) -> Outcome:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 import pytest
 import requests
@@ -12,7 +13,11 @@ from lti.tokens import (
     ConflictError,
     PermanentServiceError,
     RetryableServiceError,
+    ServiceRegistration,
+    SharedTokenCache,
+    TokenClient,
     UnauthorizedError,
+    cache_key,
     error_for_response,
 )
 
@@ -67,3 +72,62 @@ def test_errors_are_typed(status: int, kind: type) -> None:
     error = error_for_response(response, "AGS score")
     assert type(error) is kind
     assert error.http_status == status and "Incorrect score received" in error.detail
+
+
+class _AnotherProcessAsks:
+    """A shared token cache in which another process holds the right to ask the platform and stores its token
+    while this one waits (on this process's second look)."""
+
+    def __init__(self) -> None:
+        self.entries: dict[str, object] = {}
+        self.looks = 0
+        self.locks_tried = 0
+
+    def get(self, key: str) -> object | None:
+        self.looks += 1
+        if self.looks == 3:  # first look, the look after forget_local, then the other process is done
+            self.entries[key] = {"token": "theirs", "expires_at": time.time() + 3600}
+        return self.entries.get(key)
+
+    def set(self, key: str, value: object, ttl: int) -> None:
+        self.entries[key] = value
+
+    def lock(self, key: str, ttl: int) -> bool:
+        self.locks_tried += 1
+        return False
+
+    def unlock(self, key: str) -> None:
+        raise AssertionError("never locked")
+
+    def forget_local(self, key: str) -> None:
+        pass
+
+
+class _NoTokenEndpoint(requests.Session):
+    def request(self, *args: object, **kwargs: object) -> requests.Response:  # type: ignore[override]
+        raise AssertionError("this process must not ask the platform")
+
+
+def _registration() -> ServiceRegistration:
+    from lti.keys import generate_key
+
+    return ServiceRegistration(
+        issuer="https://lms.example", client_id="c", token_url="https://lms.example/token", key=generate_key()
+    )
+
+
+def test_a_process_takes_the_token_another_process_is_requesting() -> None:
+    cache = _AnotherProcessAsks()
+    client = TokenClient(_registration(), cache, _NoTokenEndpoint())
+    assert isinstance(cache, SharedTokenCache)
+    assert client.token(["score"]) == "theirs"
+    assert cache.locks_tried >= 1
+
+
+def test_a_refresh_after_401_waits_for_a_token_other_than_the_stale_one() -> None:
+    cache = _AnotherProcessAsks()
+    registration = _registration()
+    key = cache_key(registration, ["score"])
+    cache.entries[key] = {"token": "stale", "expires_at": time.time() + 3600}
+    client = TokenClient(registration, cache, _NoTokenEndpoint())
+    assert client.token(["score"], refresh=True, stale="stale") == "theirs"

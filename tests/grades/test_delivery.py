@@ -186,6 +186,66 @@ def test_409_is_resent_with_a_later_timestamp_never_an_error(grades: Grades) -> 
     assert grade is not None and grade.score_given == 50.0
 
 
+def test_a_score_sent_again_after_its_worker_stopped_keeps_its_timestamp_and_the_lms_records_one_change(
+    grades: Grades,
+) -> None:
+    grades.lti.launch("volunteer")
+    lena = grades.user_id()
+    grades.change(lena, M1, 50)
+    with grades.app.app_context():
+        [claimed] = services.claim()
+        db.session.commit()
+        rows = services.load_claimed([claimed])
+        sent = services.send(claimed)  # the POST reaches the LMS ...
+        assert sent.error is None
+        db.session.rollback()  # ... and the worker stops before it records the delivery
+        del rows
+        db.session.execute(update(ScoreOutbox).values(claimed_until=utcnow() - dt.timedelta(seconds=1)))
+        db.session.commit()
+    [outcome] = grades.deliver()  # the lease ran out: another worker sends the score again
+    assert (outcome.delivered, outcome.status) == (True, "delivered")
+    log = grades.services.score_log
+    assert [status for _, _, status in log] == [200, 409]  # the LMS recorded one change
+    assert log[0][1]["timestamp"] == log[1][1]["timestamp"]  # fixed when queued, not when sent
+    grade = grades.services.grade("demo-lena")
+    assert grade is not None and grade.score_given == 25.0 and grade.timestamp == log[0][1]["timestamp"]
+    [row] = grades.rows()
+    assert (row.attempts, row.sent_timestamp) == (2, row.scored_at)
+
+    grades.change(lena, M1, 100)  # the next change is a second newer at least, and is recorded
+    grades.deliver()
+    assert [status for _, _, status in grades.services.score_log] == [200, 409, 200]
+    grade = grades.services.grade("demo-lena")
+    assert grade is not None and grade.score_given == 50.0
+
+
+def test_a_retry_sends_the_timestamp_the_score_was_queued_with(grades: Grades) -> None:
+    grades.lti.launch("volunteer")
+    grades.services.fail_next_scores = [503]
+    grades.change(grades.user_id(), M1, 50)
+    [row] = grades.rows()
+    queued = row.scored_at
+    grades.deliver()
+    grades.make_due()
+    [outcome] = grades.deliver()
+    assert outcome.delivered
+    log = grades.services.score_log
+    assert [status for _, _, status in log] == [503, 200]
+    assert {dt.datetime.fromisoformat(body["timestamp"]) for _, body, _ in log} == {
+        queued.replace(microsecond=queued.microsecond // 1000 * 1000)
+    }
+
+
+def test_a_burst_of_changes_keeps_the_time_of_the_last_one(grades: Grades) -> None:
+    """Scores replaced before they left do not push the next timestamp into the future."""
+    grades.lti.launch("volunteer")
+    lena = grades.user_id()
+    for percent in (20, 40, 60, 80):
+        grades.change(lena, M1, percent)
+    [row] = grades.rows()
+    assert row.scored_at <= utcnow()
+
+
 def test_scores_within_one_second_get_increasing_timestamps(grades: Grades) -> None:
     grades.lti.launch("volunteer")
     lena = grades.user_id()
@@ -304,6 +364,82 @@ def test_token_is_cached_across_deliveries_users_and_processes(grades: Grades) -
         StoreTokenCache.forget()  # another process: finds the token in the shared store
     assert grades.services.grade("demo-timo") is not None
     assert sum(grades.services.token_requests.values()) == 1
+
+
+def _volunteers_with_scores(grades: Grades, prefix: str, count: int) -> None:
+    """``count`` more volunteers of the launched link, each with a queued score."""
+    subs = [f"{prefix}-{n}" for n in range(count)]
+    grades.services.known_users.update(subs)
+    grades.services.gradable.update(subs)
+    with grades.app.app_context():
+        link = db.session.execute(select(GradeLink)).scalar_one()
+        for sub in subs:
+            user = User(issuer=grades.lti.double.issuer, sub=sub, chamber_id=link.platform.chamber_id)
+            db.session.add(user)
+            db.session.flush()
+            member = GradeLinkUser(link_id=link.id, user_id=user.id, platform_user_id=sub)
+            db.session.add(member)
+            db.session.flush()
+            services.queue_score(link, member, services.CurrentScore(50, False))
+        db.session.info.pop(services.SESSION_KEY, None)  # delivered below, not by the job queue
+        db.session.commit()
+
+
+def test_a_batch_costs_the_same_statements_for_few_and_many_scores(grades: Grades) -> None:
+    from sqlalchemy import event
+
+    from lms.grades.jobs import deliver_due
+
+    grades.lti.launch("volunteer")
+    _volunteers_with_scores(grades, "first", 1)
+    grades.deliver()  # the token is fetched once: not part of what is counted
+    counts = []
+    seen = {"statements": 0, "commits": 0}
+
+    def statement(*_: object, **__: object) -> None:
+        seen["statements"] += 1
+
+    def commit(*_: object) -> None:
+        seen["commits"] += 1
+
+    for prefix, count in (("few", 3), ("many", 30)):
+        _volunteers_with_scores(grades, prefix, count)
+        seen.update(statements=0, commits=0)
+        with grades.app.app_context():
+            engine = db.engine
+            event.listen(engine, "before_cursor_execute", statement)
+            event.listen(engine, "commit", commit)
+            try:
+                outcomes = deliver_due(limit=count)
+                db.session.commit()
+            finally:
+                event.remove(engine, "before_cursor_execute", statement)
+                event.remove(engine, "commit", commit)
+        assert len(outcomes) == count and all(o.delivered for o in outcomes)
+        counts.append((seen["statements"], seen["commits"]))
+    # one statement claims, one reads the rows with links and registrations, one the signing key, one records;
+    # a commit after the claim and one after the record
+    assert counts == [(4, 2), (4, 2)]
+    assert len(grades.services.grades) == 34
+
+
+def test_a_stopping_worker_gives_its_claimed_scores_back_unsent(grades: Grades) -> None:
+    from lms.core.jobs import jobs
+    from lms.grades.jobs import deliver_ids
+
+    grades.lti.launch("volunteer")
+    grades.change(grades.user_id(), M1, 50)
+    [row] = grades.rows()
+    jobs.stopping.set()  # what a graceful shutdown sets
+    try:
+        with grades.app.app_context():
+            assert deliver_ids([row.id]) == []
+    finally:
+        jobs.stopping.clear()
+    [row] = grades.rows()
+    assert (row.status, row.attempts, row.claimed_until) == ("pending", 0, None)
+    assert grades.services.score_log == []
+    assert grades.deliver()[0].delivered  # due at once for the next worker
 
 
 def test_claims_are_exclusive(grades: Grades) -> None:
