@@ -28,12 +28,14 @@ def register_cli(app: Flask) -> None:
         app.cli.add_command(command)
     # the domains' own commands
     from lms.certificates import cli as certificates_cli
+    from lms.courses import cli as courses_cli
     from lms.live_sessions import cli as live_sessions_cli
     from lms.registrations import cli as registrations_cli
 
     registrations_cli.init_cli(app.cli, groups)
     live_sessions_cli.init_cli(app.cli, groups)
     certificates_cli.init_cli(app.cli, groups)
+    courses_cli.init_cli(app.cli, groups)
     whole_first_lines(app.cli)
 
 

@@ -27,6 +27,7 @@ ACTIONS = (
     "person_deleted",
     "award_revoked",
     "award_reissued",
+    "chamber_values_changed",  # contacts and links the lessons show (which fields; never the values)
 )
 OPERATOR = "operator"
 PAGE_SIZE = 50

@@ -32,6 +32,7 @@ from lms.courses.check import (
     load_yaml,
 )
 from lms.courses.render import RenderContext, Rendered, content_hash, render_item
+from lms.courses.variables import reference_problem
 
 FRAMEWORK = "DigComp 2.2"
 # DigComp 2.2 competences with German working labels (/work/shared/reference/digcomp-2.2.csv).
@@ -600,7 +601,10 @@ def _check_refs(
     content_files: frozenset[Path],
 ) -> None:
     for ref in rendered.refs:
-        if ref.kind == "image":
+        if ref.kind == "chamber":
+            if (message := reference_problem(ref.url)) is not None:
+                report.add(path, ref.line, message)
+        elif ref.kind == "image":
             check_image(report, path, ref.line, ref.url, ref.alt, folder)
         else:
             check_link(report, path, ref.line, ref.url, folder, content_files)

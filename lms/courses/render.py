@@ -28,6 +28,8 @@ from markdown_it.token import Token
 from mdit_py_plugins.container import container_plugin
 from mdit_py_plugins.front_matter import front_matter_plugin
 
+from lms.courses.variables import PREFIX, reference_problem
+
 BOXES: dict[str, str] = {
     "beispiel": "Beispiel",
     "tipp": "Tipp",
@@ -36,12 +38,16 @@ BOXES: dict[str, str] = {
     "recht": "Rechtlicher Hinweis",
 }
 CHECKLIST_HEADING = "checkliste"
+# a chamber value in the rendered HTML, filled in per request (lms.courses.queries.fill_chamber_values); the
+# renderer escapes every "<" of the content, so only this module can write the tag
+VALUE_TAG = "medienwerk-kammer"
 RAW_HTML = "raw HTML is not allowed"
 
 _SCHEME_RE = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.\-]*):")
 _TASK_MARK_RE = re.compile(r"^\s*\[([ xX])\](?:\s+|$)")
 _QUESTION_ATTRS_RE = re.compile(r"\s*\{#([^\s{}]*)((?:\s+[^\s{}]+)*)\s*\}\s*$")
 _FEEDBACK = "Feedback:"
+_VALUE_RE = re.compile(r"\{\{[ \t]*([^{}\n]*?)[ \t]*\}\}")
 
 
 # --- URLs -------------------------------------------------------------------------------------
@@ -108,7 +114,7 @@ class Ref:
     """A link or image in the source, for the checker."""
 
     line: int
-    kind: str  # "link" | "image"
+    kind: str  # "link" | "image" | "chamber" (a chamber value: `url` is what stands inside {{ }})
     url: str
     alt: str = ""
 
@@ -197,6 +203,27 @@ def _gender_star(state: StateInline, silent: bool) -> bool:
     return True
 
 
+def _chamber_value(state: StateInline, silent: bool) -> bool:
+    """`{{ kammer.name }}`: a value of the volunteer's chamber (anything else in `{{ }}` is reported)."""
+    if state.src[state.pos] != "{":
+        return False
+    match = _VALUE_RE.match(state.src, state.pos)
+    if match is None or match.end() > state.posMax:
+        return False
+    if not silent:
+        token = state.push("chamber_value", "", 0)
+        token.content = match.group(1)
+    state.pos = match.end()
+    return True
+
+
+def _render_chamber_value(self: Any, tokens: Sequence[Token], idx: int, _options: Any, _env: Any) -> str:
+    reference = tokens[idx].content
+    if reference_problem(reference) is None:
+        return f'<{VALUE_TAG} name="{escapeHtml(reference[len(PREFIX) :])}"></{VALUE_TAG}>'
+    return escapeHtml("{{ " + reference + " }}")
+
+
 class _Markdown(MarkdownIt):
     """MarkdownIt that parses every link; `_secure` decides afterwards.
 
@@ -212,10 +239,12 @@ def make_markdown(html: bool = False) -> MarkdownIt:
     md = _Markdown("commonmark", {"html": html, "linkify": False, "typographer": False})
     md.enable("table")
     md.inline.ruler.before("emphasis", "gender_star", _gender_star)
+    md.inline.ruler.before("emphasis", "chamber_value", _chamber_value)
     md.use(front_matter_plugin)
     for name, title in BOXES.items():
         md.use(container_plugin, name=name, render=_box_renderer(name, title))
     md.add_render_rule("image", _render_image)
+    md.add_render_rule("chamber_value", _render_chamber_value)
     return md
 
 
@@ -310,6 +339,8 @@ def _secure_inline(block: Token, line: int, ctx: RenderContext, refs: list[Ref])
             if external:
                 child.attrSet("target", "_blank")
                 child.attrSet("rel", "noopener noreferrer")
+        elif child.type == "chamber_value":
+            refs.append(Ref(line, "chamber", child.content))
         elif child.type == "link_close" and dropping:
             dropping = False
             continue

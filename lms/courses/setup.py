@@ -1,7 +1,8 @@
 """Loads the course content once at start-up and keeps it on the app (courses/FORMAT.md).
 
 A module with problems is reported (``file:line: message``, like ``medienwerk courses check``) and not
-served; the rest of the course works.
+served; the rest of the course works. Also the chamber values the lessons show (their table, the
+coordinators' page and the ``|chamber_values`` filter that fills them into rendered content).
 """
 
 from __future__ import annotations
@@ -11,7 +12,10 @@ from pathlib import Path
 
 from flask import Flask, current_app
 
+from lms.courses import models  # noqa: F401 - the table of the chamber values
 from lms.courses.content import Course, load_course
+from lms.courses.queries import chamber_values_filter
+from lms.courses.views import bp
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +37,9 @@ def init_app(app: Flask) -> None:
             ", ".join(broken) or "-",
         )
     app.extensions.setdefault("medienwerk", {})[EXTENSION_KEY] = course
+    if bp.name not in app.blueprints:  # init_app also reloads the content (tests, after authors published)
+        app.register_blueprint(bp)
+        app.add_template_filter(chamber_values_filter, "chamber_values")
 
 
 def current_course() -> Course:

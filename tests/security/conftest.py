@@ -44,10 +44,12 @@ class CourseData:
     recording_id: int
     submission_id: int
     outbox_id: int
+    chamber_id: int = 0
 
     def ids(self) -> dict[str, int]:
         """Values for the id parameters of the routes, by parameter name."""
         return {
+            "chamber_id": self.chamber_id,
             "user_id": self.volunteer_id,
             "session_id": self.session_id,
             "recording_id": self.recording_id,
@@ -154,7 +156,14 @@ def _course(tenant_slug: str, chamber_id: int, platform_id: int, issuer: str, n:
     db.session.add_all([outbox])
     db.session.flush()
     return CourseData(
-        int(course.id), volunteer, trainer, int(live.id), int(recording.id), int(submission.id), int(outbox.id)
+        int(course.id),
+        volunteer,
+        trainer,
+        int(live.id),
+        int(recording.id),
+        int(submission.id),
+        int(outbox.id),
+        chamber_id=chamber_id,
     )
 
 

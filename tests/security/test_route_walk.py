@@ -22,7 +22,7 @@ from tests.security.conftest import Actor, CourseData, World, post_data
 
 TOOL = "/t/<lt>"
 # the ids the world knows (tests/security/conftest.py), by parameter name
-TENANT_IDS = {"user_id", "session_id", "recording_id", "submission_id", "outbox_id"}
+TENANT_IDS = {"chamber_id", "user_id", "session_id", "recording_id", "submission_id", "outbox_id"}
 # what a volunteer may open (with their own ids); everything else under /t/ is for trainers or coordinators
 VOLUNTEER_BLUEPRINTS = {"home", "courses", "certificate_pages"}
 VOLUNTEER_ENDPOINTS = {
@@ -47,6 +47,8 @@ COORDINATOR_ENDPOINTS = {
     "personal_data.delete",
     "awards.revoke",
     "awards.reissue",
+    "chamber_values.index",
+    "chamber_values.edit",
 }
 REFUSED = (403, 404)
 
@@ -249,6 +251,7 @@ def test_the_world_is_real(world: World) -> None:
         world.client.get(trainer.url(f"dashboard/volunteers/{own.volunteer_id}")),
         world.client.get(world.a.actors["coordinator"].url(f"dashboard/volunteers/{own.volunteer_id}/data/summary")),
         world.client.get(world.a.actors["volunteer"].url(f"live/{own.session_id}")),
+        world.client.get(world.a.actors["coordinator"].url(f"chamber-values/{own.chamber_id}")),
     ]
     assert [r.status_code for r in ok] == [200] * len(ok)
     assert "Vera A1" in ok[0].get_data(as_text=True)
