@@ -23,7 +23,19 @@ EXTENSION_KEY = "course"
 
 
 def init_app(app: Flask) -> None:
-    """Load the course from ``COURSES_DIR`` into ``app.extensions["medienwerk"]["course"]``."""
+    """Load the course from ``COURSES_DIR`` into ``app.extensions["medienwerk"]["course"]``: at once for a
+    serving process, at first use on the command line (most commands never read the course, and rendering
+    every lesson costs about a second at each start)."""
+    if app.config.get("CLI"):
+        app.extensions.setdefault("medienwerk", {})[EXTENSION_KEY] = None
+    else:
+        _load(app)
+    if bp.name not in app.blueprints:  # init_app also reloads the content (tests, after authors published)
+        app.register_blueprint(bp)
+        app.add_template_filter(chamber_values_filter, "chamber_values")
+
+
+def _load(app: Flask) -> Course:
     root = Path(app.config["COURSES_DIR"])
     course = load_course(root)
     for problem in course.problems:
@@ -37,14 +49,14 @@ def init_app(app: Flask) -> None:
             ", ".join(broken) or "-",
         )
     app.extensions.setdefault("medienwerk", {})[EXTENSION_KEY] = course
-    if bp.name not in app.blueprints:  # init_app also reloads the content (tests, after authors published)
-        app.register_blueprint(bp)
-        app.add_template_filter(chamber_values_filter, "chamber_values")
+    return course
 
 
 def current_course() -> Course:
     """The course the running app serves."""
-    course: Course = current_app.extensions["medienwerk"][EXTENSION_KEY]
+    course: Course | None = current_app.extensions["medienwerk"][EXTENSION_KEY]
+    if course is None:
+        course = _load(current_app)
     return course
 
 
