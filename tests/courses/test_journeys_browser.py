@@ -12,7 +12,7 @@ import pytest
 
 from tests.browser import axe_violations
 from tests.conftest import Lti
-from tests.progress.helpers import M1, M2, Browser, course_of, module_item
+from tests.progress.helpers import M1, M2, Browser, course_of, module_item, serve_without_pools
 
 pytestmark = pytest.mark.browser
 
@@ -77,7 +77,8 @@ def _english_then_an_ordinary_link(frame: Any, link_name: str) -> None:
     assert frame.locator("html").get_attribute("lang") == "en"  # the next page is English too
 
 
-def test_volunteer_journey(lti: Lti, lms: Any) -> None:
+def test_volunteer_journey(lti: Lti, monkeypatch: pytest.MonkeyPatch, lms: Any) -> None:
+    serve_without_pools(lti, monkeypatch)  # the form's own behaviour, every question shown
     frame = _launch(lti, lms, "volunteer")
     assert lms.locator(".demo-launches a[aria-current]").inner_text() == PERSONAS["volunteer"]
     _clean(frame, "home")

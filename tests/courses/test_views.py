@@ -25,9 +25,15 @@ from lms.progress.models import (
     TaskSubmission,
 )
 from tests.conftest import Lti, page_text
-from tests.progress.helpers import M1, M2, M4, Browser, answers, count, course_of, module_item
+from tests.progress.helpers import M1, M2, M4, Browser, answers, count, course_of, module_item, serve_without_pools
 
 FIXTURES = Path(__file__).parent / "fixtures" / "good"
+
+
+@pytest.fixture
+def no_pools(lti: Lti, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The quiz form tests count on every question being shown (the draw: tests/progress/test_pools.py)."""
+    serve_without_pools(lti, monkeypatch)
 
 
 @pytest.fixture
@@ -134,6 +140,7 @@ def test_last_lesson_of_module_leads_back_to_module_page(lti: Lti, volunteer: Br
     assert "Zur Modulübersicht" in text
 
 
+@pytest.mark.usefixtures("no_pools")
 def test_quiz_feedback_score_pass_and_retry(lti: Lti, volunteer: Browser) -> None:
     module, quiz = module_item(course_of(lti), M1, "quiz")
     page = volunteer.get(f"m/{M1}/{quiz.id}")
@@ -180,6 +187,7 @@ def test_quiz_feedback_score_pass_and_retry(lti: Lti, volunteer: Browser) -> Non
     assert "Bestanden. Bestes Ergebnis: 100 %" in retry
 
 
+@pytest.mark.usefixtures("no_pools")
 def test_quiz_without_all_answers_is_a_readable_400_and_writes_nothing(lti: Lti, volunteer: Browser) -> None:
     _module, quiz = module_item(course_of(lti), M1, "quiz")
     fields = answers(quiz)
@@ -198,6 +206,7 @@ def test_quiz_without_all_answers_is_a_readable_400_and_writes_nothing(lti: Lti,
         assert count(QuizAttempt) == 0
 
 
+@pytest.mark.usefixtures("no_pools")
 def test_unanswered_questions_say_one_or_at_least_one_answer(lti: Lti, volunteer: Browser) -> None:
     _module, quiz = module_item(course_of(lti), M1, "quiz")
     single = next(q for q in quiz.questions if q.kind != "multiple")
@@ -230,6 +239,7 @@ def test_stored_result_belongs_to_its_volunteer(lti: Lti, volunteer: Browser) ->
     assert volunteer.get(f"m/{M2}/{quiz2.id}?ergebnis={attempt.group(1)}").status_code == 404
 
 
+@pytest.mark.usefixtures("no_pools")
 @pytest.mark.parametrize("bad", ["99", "abc", "-1", "", "1x"])
 def test_quiz_with_values_no_form_sends_is_400(lti: Lti, volunteer: Browser, bad: str) -> None:
     _module, quiz = module_item(course_of(lti), M1, "quiz")
@@ -242,6 +252,7 @@ def test_quiz_with_values_no_form_sends_is_400(lti: Lti, volunteer: Browser, bad
         assert count(QuizAttempt) == 0
 
 
+@pytest.mark.usefixtures("no_pools")
 def test_single_choice_with_two_answers_is_400(lti: Lti, volunteer: Browser) -> None:
     _module, quiz = module_item(course_of(lti), M1, "quiz")
     single = next(q for q in quiz.questions if q.kind in ("single", "true_false"))

@@ -100,3 +100,20 @@ def count(model: Any, *where: Any) -> int:
 
 def user_by_sub(sub: str) -> User:
     return db.session.execute(select(User).where(User.sub == sub)).scalar_one()
+
+
+def serve_without_pools(lti: Lti, monkeypatch: Any) -> None:
+    """Serve the course with every self-check showing all of its questions: for tests of the quiz form itself
+    (which question is the third, which one is multiple choice), not of the draw (tests/progress/test_pools.py)."""
+    import dataclasses
+
+    from lms.courses.setup import EXTENSION_KEY
+
+    course = course_of(lti)
+    modules = tuple(
+        dataclasses.replace(
+            module, items=tuple(dataclasses.replace(i, draw=None) if i.kind == "quiz" else i for i in module.items)
+        )
+        for module in course.modules
+    )
+    monkeypatch.setitem(lti.app.extensions["medienwerk"], EXTENSION_KEY, dataclasses.replace(course, modules=modules))

@@ -9,7 +9,7 @@ import pytest
 
 from tests.browser import axe_violations
 from tests.conftest import Lti
-from tests.progress.helpers import M1, M2, Browser, course_of, module_item
+from tests.progress.helpers import M1, M2, Browser, course_of, module_item, serve_without_pools
 
 pytestmark = pytest.mark.browser
 
@@ -26,7 +26,8 @@ def phone(browser: Any) -> Iterator[Any]:
     context.close()
 
 
-def test_lesson_and_quiz_at_320px_have_no_axe_violations(lti: Lti, phone: Any) -> None:
+def test_lesson_and_quiz_at_320px_have_no_axe_violations(lti: Lti, monkeypatch: pytest.MonkeyPatch, phone: Any) -> None:
+    serve_without_pools(lti, monkeypatch)  # the form's own behaviour, every question shown
     volunteer = Browser(lti, "volunteer")
     module = course_of(lti).module(M1)
     assert module is not None
