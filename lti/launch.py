@@ -24,13 +24,15 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import jwt
 import requests
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from flask import request as flask_request
 from jwcrypto.jwk import JWK
 from pylti1p3.contrib.flask import FlaskMessageLaunch, FlaskRequest
@@ -46,7 +48,64 @@ from lti.storage import StateStore, StoreLaunchDataStorage
 LEEWAY_SECONDS = 60
 KEYSET_TTL = 3600
 KEYSET_REFETCH_INTERVAL = 60
+KEYSET_PROCESS_TTL = 300  # how long a process trusts its own copy before it reads the shared one again
 SUPPORTED_MESSAGES = (RESOURCE_LINK_REQUEST, DEEP_LINKING_REQUEST, DATA_PRIVACY_REQUEST)
+
+
+@dataclass
+class _KeySet:
+    keys: Mapping[str, Any]
+    expires: float  # time.monotonic()
+    parsed: dict[str, Any] = field(default_factory=dict)  # kid -> public key object
+
+
+class KeySetCache:
+    """The platforms' key sets in this process, in front of the shared state store, with each key parsed once.
+
+    The shared store stays the source that every process reads and the rate-limited re-fetch writes: a kid this
+    process does not know is looked up there first (another process may have re-fetched after a rotation), then
+    fetched. A copy is trusted for :data:`KEYSET_PROCESS_TTL` seconds.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sets: dict[str, _KeySet] = {}
+
+    def key(self, url: str, kid: str) -> Any | None:
+        """The parsed public key with this kid, if this process has a fresh copy of the set that holds it."""
+        with self._lock:
+            entry = self._sets.get(url)
+        if entry is None or entry.expires <= time.monotonic():
+            return None
+        return _parsed_key(entry, kid)
+
+    def put(self, url: str, keyset: Mapping[str, Any], kid: str) -> Any | None:
+        """Keep this copy of the set; the parsed key with ``kid`` if the set has it."""
+        entry = _KeySet(keys=keyset, expires=time.monotonic() + KEYSET_PROCESS_TTL)
+        with self._lock:
+            self._sets[url] = entry
+        return _parsed_key(entry, kid)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._sets.clear()
+
+
+def _parsed_key(entry: _KeySet, kid: str) -> Any | None:
+    if kid in entry.parsed:
+        return entry.parsed[kid]
+    jwk = _find_key(entry.keys, kid)
+    if jwk is None:
+        return None
+    try:
+        key = load_pem_public_key(JWK.from_json(json.dumps(jwk)).export_to_pem())
+    except (ValueError, TypeError) as exc:
+        raise LaunchError("invalid_token", "platform key cannot be read") from exc
+    entry.parsed[kid] = key
+    return key
+
+
+KEYSETS = KeySetCache()  # one per process
 
 
 class HardenedLaunch(FlaskMessageLaunch):
@@ -58,11 +117,13 @@ class HardenedLaunch(FlaskMessageLaunch):
         http: requests.Session,
         *,
         storage_verified_state: str | None = None,
+        keysets: KeySetCache = KEYSETS,
     ) -> None:
         self._state_store = store
+        self._keysets = keysets
         self._storage_verified_state = storage_verified_state
-        storage_login = store.get(storage_record_key(str(request.get_param("state") or ""))) is not None
-        self._storage = CookielessStorage(store) if storage_login else StoreLaunchDataStorage(store)
+        self.storage_login = store.get(storage_record_key(str(request.get_param("state") or ""))) is not None
+        self._storage = CookielessStorage(store) if self.storage_login else StoreLaunchDataStorage(store)
         super().__init__(
             request,
             tool_conf,
@@ -136,7 +197,11 @@ class HardenedLaunch(FlaskMessageLaunch):
             if self._get_request_param("state") != self._storage_verified_state:
                 raise LaunchError("state_mismatch", "state does not match the platform storage")
             return self
-        super().validate_state()
+        # the state cookie set at the login must come back with the same value (pylti1p3 first looks for a state
+        # marked valid by its launch-data cache, which this tool does not keep: no look-up in the store for it)
+        state = self._get_request_param("state")
+        if not state or self._cookie_service.get_cookie(state) != state:
+            raise LaunchError("state_mismatch", "State not found")
         return self
 
     def validate_nonce(self) -> HardenedLaunch:
@@ -182,12 +247,11 @@ class HardenedLaunch(FlaskMessageLaunch):
         header = self._jwt.get("header", {})
         if header.get("alg") != "RS256":
             raise LaunchError("invalid_token", "alg must be RS256")
-        public_key, alg = self.get_public_key()
         try:
             jwt.decode(
                 self._get_id_token(),
-                public_key,
-                algorithms=[alg],
+                self._platform_key(),
+                algorithms=["RS256"],
                 leeway=LEEWAY_SECONDS,
                 options={"verify_aud": False, "require": ["exp", "iat", "nonce", "sub", "iss"]},
             )
@@ -195,23 +259,22 @@ class HardenedLaunch(FlaskMessageLaunch):
             raise LaunchError("invalid_token", f"id_token rejected: {exc}") from exc
         return self
 
-    def get_public_key(self) -> tuple[str, str]:
+    def _platform_key(self) -> Any:
+        """The platform's public key named by the token's kid: this process's copy of the key set, else the
+        shared one, else fetched; an unknown kid re-fetches the set (rate-limited)."""
         kid = self._jwt.get("header", {}).get("kid")
-        if not kid:
+        if not kid or not isinstance(kid, str):
             raise LaunchError("invalid_token", "JWT header has no kid")
         assert self._registration is not None
         url = self._registration.get_key_set_url() or ""
-        keyset = self._key_set(url, refresh=False)
-        key = _find_key(keyset, kid)
+        key = self._keysets.key(url, kid)
+        if key is None:
+            key = self._keysets.put(url, self._key_set(url, refresh=False), kid)
         if key is None and self._may_refetch(url):
-            key = _find_key(self._key_set(url, refresh=True), kid)
+            key = self._keysets.put(url, self._key_set(url, refresh=True), kid)
         if key is None:
             raise LaunchError("invalid_token", "kid not found in the platform key set")
-        try:
-            pem = JWK.from_json(json.dumps(key)).export_to_pem()
-        except (ValueError, TypeError) as exc:
-            raise LaunchError("invalid_token", "platform key cannot be read") from exc
-        return pem.decode() if isinstance(pem, bytes) else pem, "RS256"
+        return key
 
     def _key_set(self, url: str, refresh: bool) -> Mapping[str, Any]:
         cache_key = "keyset:" + hashlib.sha256(url.encode()).hexdigest()
@@ -293,7 +356,8 @@ def validate_launch(
     except LtiException as exc:  # the session cookie of the login step did not come back
         raise LaunchError("state_mismatch", str(exc)) from exc
     launch.validate()
-    store.pop(storage_record_key(state))
+    if launch.storage_login:
+        store.pop(storage_record_key(state))
     return parse_launch(launch._jwt["body"], launch.get_client_id())
 
 

@@ -45,6 +45,20 @@ def _error(action: Any, code: str, detail: str) -> LtiError:
     return LoginError(code, detail) if action == Action.OIDC_LOGIN else LaunchError(code, detail)
 
 
+class _Registration(Registration):
+    """A registration whose tool key is read only when something signs with it: logins and launches never do,
+    so they neither load nor decrypt the private key."""
+
+    def __init__(self, registry: PlatformRegistry) -> None:
+        super().__init__()
+        self._registry = registry
+
+    def get_tool_private_key(self) -> str | None:
+        if self._tool_private_key is None:
+            self.set_tool_private_key(self._registry.signing_key().private_pem)
+        return self._tool_private_key
+
+
 class RegistryToolConf(ToolConfAbstract):
     def __init__(self, registry: PlatformRegistry) -> None:
         super().__init__()
@@ -74,8 +88,7 @@ class RegistryToolConf(ToolConfAbstract):
         return record
 
     def _registration(self, record: PlatformRecord) -> Registration:
-        key = self.registry.signing_key()
-        reg = Registration()
+        reg = _Registration(self.registry)
         reg.set_issuer(record.issuer)
         reg.set_client_id(record.client_id)
         reg.set_auth_login_url(record.auth_login_url)
@@ -83,7 +96,6 @@ class RegistryToolConf(ToolConfAbstract):
         if record.auth_audience:
             reg.set_auth_audience(record.auth_audience)
         reg.set_key_set_url(record.key_set_url)
-        reg.set_tool_private_key(key.private_pem)
         return reg
 
     def find_registration_by_issuer(self, iss: str, *args: Any, **kwargs: Any) -> Registration:

@@ -10,7 +10,9 @@ from blinker import Namespace
 _signals = Namespace()
 
 # sent by the launch view after the user, course and launch session are recorded, before the commit;
-# kwargs: launch (lti.claims.Launch), record (lms.users.services.LaunchRecord), platform, launch_session
+# kwargs: launch (lti.claims.Launch), record (lms.users.services.LaunchRecord: user, course_id, role,
+# email_withdrawn), platform (lms.platforms.registry.RegisteredPlatform: id, chamber_id, not an ORM object),
+# launch_session. Receivers run on every launch: a returning person's launch should cost them a statement at most.
 launch_recorded = _signals.signal("launch-recorded")
 
 # sent by lms.progress.services after a user's progress on a module changed (a lesson completed, a

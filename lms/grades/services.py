@@ -1,5 +1,6 @@
-"""Writes for grade delivery: remember links and their AGS endpoints at launch, queue scores in the same
-transaction as the progress change (the outbox), claim rows atomically, deliver them, record the outcome.
+"""Writes for grade delivery: queue scores in the same transaction as the progress change (the outbox), claim rows
+atomically, deliver them, record the outcome. What a launch records (links, their AGS endpoints, the volunteers in
+them) is in :mod:`lms.grades.links`.
 
 Spec: LTI AGS 2.0 §3.4 (scores), Moodle's rules in lti-notes §6.4. Services flush; the caller commits. The
 delivery functions here never commit either: :mod:`lms.grades.jobs` commits between claim, HTTP and record, so
@@ -20,7 +21,7 @@ from sqlalchemy import and_, case, func, or_, select, tuple_, update
 from sqlalchemy.orm import joinedload
 
 from lms.certificates import queries as certificate_queries
-from lms.core.db import clip, dialect_insert, get_or_create, utcnow
+from lms.core.db import dialect_insert, utcnow
 from lms.core.extensions import db
 from lms.core.state import get_state_store
 from lms.courses.setup import current_course
@@ -36,12 +37,8 @@ from lms.grades.models import (
     GradeLinkUser,
     ScoreOutbox,
 )
-from lms.platforms.models import Platform
 from lms.progress import queries as progress_queries
-from lms.users.models import User
 from lti.ags import LineItem, Score
-from lti.claims import Launch
-from lti.roles import Role
 from lti.tokens import ConflictError, PermanentServiceError, RetryableServiceError, ServiceError, TokenError
 
 log = logging.getLogger(__name__)
@@ -106,55 +103,6 @@ def _comment(link: GradeLink, score: CurrentScore) -> str:
         what = "Alle Module"
     note = "; Praxisaufgabe wartet auf Rückmeldung" if score.pending_review else ""
     return f"medienwerk: {what} zu {score.percent} % abgeschlossen{note}"
-
-
-# -- launches ---------------------------------------------------------------------------------------------
-
-
-def record_link(launch: Launch, user: User, platform: Platform, course_id: int | None) -> GradeLink | None:
-    """Remember the resource link, its AGS endpoint and what it shows; for volunteers, their platform user id.
-
-    A gradable link launched by a volunteer gets the current score queued (a link added later is filled in
-    from progress that already exists).
-    """
-    if launch.resource_link is None:
-        return None
-    link, _ = get_or_create(
-        GradeLink,
-        {"deployment_id": launch.deployment_id},
-        platform_id=platform.id,
-        resource_link_id=launch.resource_link.id,
-    )
-    link.course_id = course_id
-    link.deployment_id = launch.deployment_id
-    link.title = clip(launch.resource_link.title, GradeLink.title)
-    module_id = (launch.custom.get(MODULE_PARAM) or "").strip()[:100]
-    link.item_kind = ITEM_MODULE if module_id else ITEM_OVERVIEW
-    link.module_id = module_id or None
-    if launch.ags is not None:
-        endpoint_changed = (link.lineitems_url, link.lineitem_url) != (launch.ags.lineitems, launch.ags.lineitem)
-        link.lineitems_url = launch.ags.lineitems
-        link.lineitem_url = launch.ags.lineitem
-        link.scopes = sorted(launch.ags.scopes)
-        if endpoint_changed:
-            link.found_lineitem_url = None
-    else:
-        link.lineitems_url = link.lineitem_url = link.found_lineitem_url = None
-        link.scopes = []
-    db.session.flush()
-
-    if launch.role != Role.VOLUNTEER:
-        return link  # only learners are gradable in the LMS
-    now = utcnow()
-    member, _ = get_or_create(
-        GradeLinkUser, {"platform_user_id": launch.user.sub, "first_launch_at": now}, link_id=link.id, user_id=user.id
-    )
-    member.platform_user_id = launch.user.sub
-    member.last_launch_at = now
-    db.session.flush()
-    if link.gradable:
-        queue_score(link, member, current_score(user.id, link), only_if_news=True)
-    return link
 
 
 # -- the outbox ---------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from lms.core.signals import launch_recorded, progress_changed
-from lms.grades import jobs, models, services  # noqa: F401 - jobs and tables register themselves
+from lms.grades import jobs, links, models, services  # noqa: F401 - jobs and tables register themselves
 from lms.grades.views import bp, legacy
 
 log = logging.getLogger(__name__)
@@ -18,7 +18,7 @@ _wired = {"done": False}
 
 
 def on_launch(sender: Any, *, launch: Any, record: Any, platform: Any, launch_session: Any, **_: Any) -> None:
-    services.record_link(launch, record.user, platform, record.course.id if record.course else None)
+    links.record_link(launch, record.user.id, platform.id, record.course_id)
 
 
 def on_progress_changed(sender: Any, *, user_id: int, module_id: str, **_: Any) -> None:

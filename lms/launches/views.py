@@ -17,11 +17,13 @@ from flask import Blueprint, Response, current_app, g, jsonify, redirect, render
 from flask_babel import refresh
 
 from lms.core.errors import launch_error_response
+from lms.core.extensions import db
 from lms.core.security import create_launch_session
 from lms.core.signals import launch_recorded
 from lms.core.state import get_state_store
 from lms.core.urls import tool_url
-from lms.platforms.services import DbPlatformRegistry, find_platform
+from lms.platforms.models import Platform
+from lms.platforms.registry import CachedPlatformRegistry, RegisteredPlatform
 from lms.privacy.views import notice_page
 from lms.users.services import record_launch
 from lti.claims import Launch
@@ -38,7 +40,7 @@ bp = Blueprint("lti", __name__, url_prefix="/lti")
 def login() -> Response:
     store = get_state_store()
     try:
-        step = oidc_login(DbPlatformRegistry(), store, launch_url=tool_url("lti.launch"))
+        step = oidc_login(CachedPlatformRegistry(), store, launch_url=tool_url("lti.launch"))
     except LtiError as exc:
         log.info("login rejected: %s", exc.code)
         return launch_error_response(exc)
@@ -69,23 +71,24 @@ def launch() -> Response:
         response = Response(html)
         response.headers["Cache-Control"] = "no-store"
         return response
+    registry = CachedPlatformRegistry()
     try:
-        launch = validate_launch(DbPlatformRegistry(), store)
+        launch = validate_launch(registry, store)
     except LtiError as exc:
         log.info("launch rejected: %s (%s)", exc.code, exc.detail)
         return launch_error_response(exc)
+    platform = registry.platform(launch.issuer, launch.client_id)
+    assert platform is not None  # validated above, from the same registrations
     if launch.is_privacy:
-        return privacy_launch(launch)
+        return privacy_launch(launch, platform)
     if launch.is_deep_linking and launch.deep_linking is None:
         return launch_error_response(LtiError("invalid_message", "deep_linking_settings missing"))
-    platform = find_platform(launch.issuer, launch.client_id)
-    assert platform is not None  # validated above
-    record = record_launch(launch, platform)
+    record = record_launch(launch, platform.chamber_id)
     locale = _language(launch)
     launch_session, token = create_launch_session(
-        user=record.user,
-        course=record.course,
-        platform=platform,
+        user_id=record.user.id,
+        course_id=record.course_id,
+        platform_id=platform.id,
         deployment_id=launch.deployment_id,
         role=record.role.key,
         resource_link_id=launch.resource_link.id if launch.resource_link else None,
@@ -117,10 +120,10 @@ def _language(launch: Launch) -> str | None:
     return language if language in current_app.config["LANGUAGES"] else None
 
 
-def privacy_launch(launch: Launch) -> Response:
+def privacy_launch(launch: Launch, registered: RegisteredPlatform) -> Response:
     """LtiDataPrivacyLaunchRequest: the privacy notice naming the registration's chamber. Only the claims are read:
     no user, course, enrollment or launch session is recorded, and no launch signal is sent."""
-    platform = find_platform(launch.issuer, launch.client_id)
+    platform = db.session.get(Platform, registered.id)
     assert platform is not None  # validated above
     language = _language(launch)
     if language and "lang" not in request.args:
@@ -161,7 +164,7 @@ def landing_url(launch: Launch, token: str) -> str:
 @bp.route("/jwks")
 def keyset() -> Response:
     # public parts only: publishing never needs (or decrypts) a private key
-    response = jsonify(jwks(DbPlatformRegistry().public_keys()))
+    response = jsonify(jwks(CachedPlatformRegistry().public_keys()))
     response.headers["Cache-Control"] = "public, max-age=300"
     return response
 

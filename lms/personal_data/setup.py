@@ -18,8 +18,9 @@ _wired = {"done": False}
 
 def forget_withheld_email(sender: Any, *, record: Any, **_: Any) -> None:
     """The LMS no longer shares the person's e-mail: drop every copy of it (the mail outbox), not only the
-    person's row (lms/users/services.py does that)."""
-    if record.user.email is None:
+    person's row (lms/users/services.py does that). Mails are never queued without an address, so this is needed
+    only at the launch that withdrew it."""
+    if record.email_withdrawn:
         db.session.execute(delete(OutboxMail).where(OutboxMail.user_id == record.user.id))
 
 

@@ -18,7 +18,6 @@ from lms.platforms import keycrypt
 from lms.platforms.models import Chamber, Deployment, Platform, ToolKey
 from lti.keys import ToolKey as LtiToolKey
 from lti.keys import generate_key
-from lti.registry import PlatformRecord
 
 
 class PlatformError(Invalid):
@@ -157,7 +156,8 @@ def set_platform_enabled(issuer: str, client_id: str | None, enabled: bool) -> l
 # -- tool keys -----------------------------------------------------------------------------------------
 
 
-def _to_lti(key: ToolKey) -> LtiToolKey:
+def to_lti_key(key: ToolKey) -> LtiToolKey:
+    """The key for the LTI adapter (decrypts the private key)."""
     return LtiToolKey(kid=key.kid, private_pem=key.private_pem, public_jwk=dict(key.public_jwk))
 
 
@@ -203,6 +203,11 @@ def published_keys() -> list[ToolKey]:
             select(ToolKey).where(ToolKey.retired_at.is_(None)).order_by(ToolKey.created_at.desc(), ToolKey.id.desc())
         ).scalars()
     )
+
+
+def published_public_keys() -> list[LtiToolKey]:
+    """The published keys for the LTI adapter's key set: public parts only."""
+    return [_public_only(k) for k in published_keys()]
 
 
 def all_keys() -> list[ToolKey]:
@@ -272,32 +277,6 @@ def retire_key(kid: str) -> ToolKey:
         key.retired_at = utcnow()
     db.session.flush()
     return key
-
-
-class DbPlatformRegistry:
-    """The lti adapter's view of the registrations (see lti.registry.PlatformRegistry)."""
-
-    def platforms_for_issuer(self, issuer: str) -> Sequence[PlatformRecord]:
-        platforms = db.session.execute(select(Platform).where(Platform.issuer == issuer)).scalars().all()
-        return [
-            PlatformRecord(
-                issuer=p.issuer,
-                client_id=p.client_id,
-                auth_login_url=p.auth_login_url,
-                auth_token_url=p.auth_token_url,
-                key_set_url=p.key_set_url,
-                auth_audience=p.auth_audience,
-                enabled=p.enabled,
-                deployments={d.deployment_id: d.enabled for d in p.deployments},
-            )
-            for p in platforms
-        ]
-
-    def signing_key(self) -> LtiToolKey:
-        return _to_lti(active_key())
-
-    def public_keys(self) -> Sequence[LtiToolKey]:
-        return [_public_only(k) for k in published_keys()]
 
 
 def find_platform(issuer: str, client_id: str) -> Platform | None:

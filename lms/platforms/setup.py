@@ -1,4 +1,5 @@
-"""Wiring of the platforms domain: its tables, and the start-up check of the encrypted private keys."""
+"""Wiring of the platforms domain: its tables, the per-process registry for launches, and the start-up check of the
+encrypted private keys."""
 
 from __future__ import annotations
 
@@ -8,14 +9,16 @@ from flask import Flask
 from sqlalchemy.exc import SQLAlchemyError
 
 from lms.core.extensions import db
-from lms.platforms import keycrypt, models  # noqa: F401 - the tables (models)
+from lms.platforms import keycrypt, models, registry  # noqa: F401 - the tables (models)
 
 log = logging.getLogger(__name__)
 
 
 def init_app(app: Flask) -> None:
     """No pages of its own. A serving process refuses to start when stored private keys cannot be decrypted with
-    MEDIENWERK_KEY_ENCRYPTION_KEY (the command line starts anyway: ``medienwerk keys list`` shows which)."""
+    MEDIENWERK_KEY_ENCRYPTION_KEY (the command line starts anyway: ``medienwerk keys list`` shows which).
+    The registrations that logins and launches read are kept per process (lms/platforms/registry.py)."""
+    registry.init_app(app)
     if not (app.config.get("TESTING") or app.config.get("CLI")):
         check_stored_keys(app)
 

@@ -15,9 +15,8 @@ from lms.core.db import clip, fits, get_or_create, utcnow
 from lms.core.errors import DomainError
 from lms.core.extensions import db
 from lms.grades.clients import nrps_client
-from lms.platforms.models import Platform
 from lms.rosters.models import ACTIVE, DELETED, RosterMember, RosterSource
-from lms.users.models import LmsCourse, User
+from lms.users.models import User
 from lti.claims import Launch
 from lti.nrps import Roster
 from lti.tokens import ServiceError
@@ -40,18 +39,19 @@ class SyncResult:
     removed: int
 
 
-def record_source(launch: Launch, platform: Platform, course: LmsCourse | None) -> RosterSource | None:
-    """Keep the NRPS URL of the course's latest launch that carried one."""
-    if launch.nrps is None or course is None:
+def record_source(launch: Launch, platform_id: int, course_id: int | None) -> RosterSource | None:
+    """Keep the NRPS URL of the course's latest launch that carried one (one statement when it is unchanged)."""
+    if launch.nrps is None or course_id is None:
         return None
     source, _ = get_or_create(
         RosterSource,
-        {"platform_id": platform.id, "memberships_url": launch.nrps.context_memberships_url},
-        course_id=course.id,
+        {"platform_id": platform_id, "memberships_url": launch.nrps.context_memberships_url},
+        course_id=course_id,
     )
-    source.platform_id = platform.id
+    source.platform_id = platform_id
     source.memberships_url = launch.nrps.context_memberships_url
-    db.session.flush()
+    if db.session.is_modified(source):
+        db.session.flush()
     return source
 
 

@@ -14,7 +14,7 @@ _wired = {"done": False}
 
 
 def on_launch(sender: Any, *, launch: Any, record: Any, platform: Any, launch_session: Any, **_: Any) -> None:
-    services.record_source(launch, platform, record.course)
+    services.record_source(launch, platform.id, record.course_id)
 
 
 def init_app(app: Flask) -> None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import unicodedata
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from lms.core.db import clip, fits, get_or_create, utcnow
 from lms.core.errors import Invalid
@@ -23,8 +24,9 @@ class UserError(Invalid):
 @dataclass(frozen=True)
 class LaunchRecord:
     user: User
-    course: LmsCourse | None
+    course_id: int | None
     role: Role
+    email_withdrawn: bool = False  # the launch no longer shares (or sends no usable) e-mail the person had
 
 
 # characters that never belong in a bare address (addr-spec): separators of lists, display names, quoting
@@ -50,34 +52,89 @@ def effective_role(user: User, launch_role: Role) -> Role:
     return max(launch_role, Role.COORDINATOR if user.is_coordinator else Role.VOLUNTEER)
 
 
-def record_launch(launch: Launch, platform: Platform) -> LaunchRecord:
+def record_launch(launch: Launch, chamber_id: int) -> LaunchRecord:
     """Create or update the user, the course and the user's role in it from a validated launch.
 
     Everything is looked up within the platform's chamber: the same (issuer, sub) in another chamber is
     another person, and nothing of theirs is read or changed here.
+
+    A returning person costs two statements: one UPDATE of their row (what this launch sent, and the time) that
+    only matches while their stored e-mail is the one sent, and one UPDATE of their enrolment that only matches
+    while the course's title and label are as sent. Anything else (a first launch, a changed e-mail or course)
+    takes the full path.
     """
     now = utcnow()
-    chamber_id = platform.chamber_id
-    user, _ = get_or_create(User, chamber_id=chamber_id, issuer=launch.issuer, sub=launch.user.sub)
-    # store exactly what this launch sent: a withheld field is removed; display text is cut to fit
-    user.name = clip(launch.user.name, User.name)
-    user.given_name = clip(launch.user.given_name, User.given_name)
-    user.family_name = clip(launch.user.family_name, User.family_name)
-    user.email = launch.user.email if plausible_email(launch.user.email) else None
-    user.locale = clip(launch.locale, User.locale)
-    user.last_launch_at = now
+    person = {
+        # store exactly what this launch sent: a withheld field is removed; display text is cut to fit
+        "name": clip(launch.user.name, User.name),
+        "given_name": clip(launch.user.given_name, User.given_name),
+        "family_name": clip(launch.user.family_name, User.family_name),
+        "locale": clip(launch.locale, User.locale),
+        "last_launch_at": now,
+    }
+    email = launch.user.email if plausible_email(launch.user.email) else None
+    key = (User.chamber_id == chamber_id, User.issuer == launch.issuer, User.sub == launch.user.sub)
+    user = db.session.execute(
+        update(User)
+        .where(*key, User.email.is_not_distinct_from(email))
+        .values(**person)
+        .returning(User)
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+    email_withdrawn = False
+    if user is None:
+        user, _ = get_or_create(
+            User, {**person, "email": email}, chamber_id=chamber_id, issuer=launch.issuer, sub=launch.user.sub
+        )
+        email_withdrawn = user.email is not None and email is None
+        for name, value in person.items():
+            setattr(user, name, value)
+        user.email = email
     role = effective_role(user, launch.role)
 
-    course = None
+    course_id = None
     if launch.context is not None:
-        course, _ = get_or_create(LmsCourse, chamber_id=chamber_id, issuer=launch.issuer, context_id=launch.context.id)
-        course.title = clip(launch.context.title, LmsCourse.title)
-        course.label = clip(launch.context.label, LmsCourse.label)
-        enrollment, _ = get_or_create(Enrollment, {"role": role.key}, user_id=user.id, course_id=course.id)
-        enrollment.role = role.key
-        enrollment.last_launch_at = now
-    db.session.flush()
-    return LaunchRecord(user=user, course=course, role=role)
+        course_id = _touch_enrollment(launch, chamber_id, user.id, role, now)
+        if course_id is None:
+            shown = {
+                "title": clip(launch.context.title, LmsCourse.title),
+                "label": clip(launch.context.label, LmsCourse.label),
+            }
+            course, _ = get_or_create(
+                LmsCourse, shown, chamber_id=chamber_id, issuer=launch.issuer, context_id=launch.context.id
+            )
+            course.title, course.label = shown["title"], shown["label"]
+            enrolled = {"role": role.key, "last_launch_at": now}
+            enrollment, _ = get_or_create(Enrollment, enrolled, user_id=user.id, course_id=course.id)
+            enrollment.role, enrollment.last_launch_at = role.key, now
+            course_id = course.id
+    if db.session.dirty or db.session.new:
+        db.session.flush()
+    return LaunchRecord(user=user, course_id=course_id, role=role, email_withdrawn=email_withdrawn)
+
+
+def _touch_enrollment(launch: Launch, chamber_id: int, user_id: int, role: Role, now: dt.datetime) -> int | None:
+    """Record the role and time on the person's enrolment if the course is stored as this launch names it; its id."""
+    assert launch.context is not None
+    unchanged_course = (
+        select(LmsCourse.id)
+        .where(
+            LmsCourse.chamber_id == chamber_id,
+            LmsCourse.issuer == launch.issuer,
+            LmsCourse.context_id == launch.context.id,
+            LmsCourse.title.is_not_distinct_from(clip(launch.context.title, LmsCourse.title)),
+            LmsCourse.label.is_not_distinct_from(clip(launch.context.label, LmsCourse.label)),
+        )
+        .scalar_subquery()
+    )
+    course_id: int | None = db.session.execute(
+        update(Enrollment)
+        .where(Enrollment.user_id == user_id, Enrollment.course_id == unchanged_course)
+        .values(role=role.key, last_launch_at=now)
+        .returning(Enrollment.course_id)
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+    return course_id
 
 
 def _chamber_for_grant(issuer: str, chamber_slug: str | None) -> Chamber:
