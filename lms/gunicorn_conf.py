@@ -24,6 +24,7 @@ max_requests_jitter = 200
 forwarded_allow_ips = os.environ.get("MEDIENWERK_FORWARDED_ALLOW_IPS", "127.0.0.1")
 accesslog = os.environ.get("MEDIENWERK_ACCESS_LOG") or None  # e.g. "-": with the redacting logger below
 logger_class = "lms.core.logs.GunicornLogger"
+control_socket_disable = True  # gunicorn's own control socket (in $HOME): systemd and signals control the server
 
 
 def worker_exit(server: Any, worker: Any) -> None:

@@ -372,3 +372,58 @@ def test_worker_unit_stop_lets_the_running_job_finish(install: dict[str, str], t
             process.wait(timeout=30)
         platform.stop()
         tool.stop()
+
+
+# -- reloading: new code without refusing a request -----------------------------------------------------------
+
+
+def _workers_of(pid: int) -> set[int]:
+    return {int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()}
+
+
+def test_gunicorn_master_loads_no_application_code() -> None:
+    """The master reads lms.gunicorn_conf only: workers started by a reload import the code installed now."""
+    done = subprocess.run(
+        [sys.executable, "-c", "import sys, lms.gunicorn_conf; print(sorted(m for m in sys.modules if 'lms' in m))"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert done.stdout.split() == ["['lms',", "'lms.gunicorn_conf']"]
+
+
+def test_web_unit_reload_replaces_the_workers_while_requests_are_answered(
+    install: dict[str, str],  # noqa: F811 - the fixture
+    tmp_path: Path,
+) -> None:
+    """`systemctl reload medienwerk-web` (the unit's ExecReload: SIGHUP to the master) starts new workers and lets
+    the old ones finish their requests: nothing is refused meanwhile (an upgrade without downtime). gunicorn stops
+    the old workers without waiting for the new ones to load the app, so a request may wait for that (seconds)."""
+    unit = _unit("medienwerk-web.service")
+    assert unit["ExecReload"] == ["/bin/kill -s HUP $MAINPID"]
+    subprocess.run(_command(unit["ExecStartPre"][0]), env=install, check=True, capture_output=True, timeout=120)
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {**install, "MEDIENWERK_BIND": f"127.0.0.1:{port}", "MEDIENWERK_WORKERS": "2"}
+    log = tmp_path / "web.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(_command(unit["ExecStart"][0]), env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        _wait_until_ready(url, process, log)
+        _wait_for(lambda: len(_workers_of(process.pid)) == 2, "two workers")
+        old = _workers_of(process.pid)
+        process.send_signal(signal.SIGHUP)
+        answers: list[int] = []
+
+        def replaced() -> bool:
+            answers.append(requests.get(url + "/healthz", timeout=READY_TIMEOUT).status_code)  # a refusal raises
+            now = _workers_of(process.pid)
+            return len(now) == 2 and not now & old
+
+        _wait_for(replaced, "the workers were not replaced:\n" + log.read_text())
+        assert answers and set(answers) == {200}
+        assert requests.get(url + "/readyz", timeout=10).status_code == 200
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0, log.read_text()
