@@ -80,7 +80,7 @@ def test_storage_launch_reads_state_back_and_every_check_stays(lti: Lti) -> None
     # done right: the landing page
     good = {**first_round(), "lti_storage_state": state}
     landing = browser.post(lti.tool.url + "/lti/launch", data=good, headers=own, timeout=10)
-    assert landing.status_code == 200 and "/t/" in landing.url
+    assert landing.status_code == 200 and "/t/" in landing.url and "Trainer*in" in page_text(landing.text)
     assert "Hallo Lena Schreiner!" in page_text(landing.text)
     # replay: the nonce is gone, the state record too
     again = {**good}
@@ -105,7 +105,7 @@ def test_storage_login_still_works_where_cookies_do(lti: Lti) -> None:
     login = session.get(lti.tool.url + "/lti/login", params=lti.double.login_params("trainer"), timeout=10)
     fields = _platform_answer(lti, _data(login.text, "next"))
     landing = session.post(lti.tool.url + "/lti/launch", data=fields, timeout=10)  # the state cookie is back
-    assert landing.status_code == 200 and "/t/" in landing.url
+    assert landing.status_code == 200 and "/t/" in landing.url and "Trainer*in" in page_text(landing.text)
 
 
 def test_login_in_a_cross_site_frame_checks_cookies_first(lti: Lti) -> None:
@@ -144,5 +144,5 @@ def test_cross_site_post_without_cookie_is_reposted_from_our_origin_once(lti: Lt
     assert blocked.status_code == 403 and "state_mismatch" in blocked.text
     # ... with it (a same-origin POST carries the Lax cookie) it lands, once
     landing = session.post(action, data=repost, headers={"Sec-Fetch-Site": "same-origin"}, timeout=10)
-    assert landing.status_code == 200 and "/t/" in landing.url
+    assert landing.status_code == 200 and "/t/" in landing.url and "Trainer*in" in page_text(landing.text)
     assert session.post(action, data=repost, timeout=10).status_code == 403

@@ -119,6 +119,7 @@ def test_volunteer_cannot_deep_link(dl: DeepLinking) -> None:
 def test_coordinator_can_deep_link(dl: DeepLinking) -> None:
     _, picker = dl.open_picker("coordinator")
     assert picker.status_code == 200
+    assert _first_module(dl).title in page_text(picker.text)  # the picker offers the content to link
 
 
 def _expects(dl: DeepLinking, path: str) -> str:

@@ -190,7 +190,8 @@ def test_templates_and_static_files_name_no_other_server() -> None:
     problems = []
     for path in files:
         text = path.read_text(encoding="utf-8")
-        for match in re.finditer(r"(?i)\b(?:https?|wss?):/+[^\s\"'<>)]*", text):
+        # an address names a host; a bare scheme in a hint ("beginnt mit https://") names none
+        for match in re.finditer(r"(?i)\b(?:https?|wss?)://[^\s\"'<>)/][^\s\"'<>)]*", text):
             if match.group(0).rstrip("/;,") not in NAMESPACES:
                 problems.append(f"{path}: {match.group(0)}")
         # protocol-relative addresses load from another server too

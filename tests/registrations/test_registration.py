@@ -99,7 +99,7 @@ def test_registered_platform_can_launch(reg: Registration) -> None:
     login = session.get(reg.tool.url + "/lti/login", params=reg.double.login_params("trainer"), timeout=10)
     action, fields = form_fields(login.text)
     landing = session.post(action, data=fields, timeout=10)
-    assert landing.status_code == 200 and "/t/" in landing.url
+    assert landing.status_code == 200 and "/t/" in landing.url and "Trainer*in" in page_text(landing.text)
 
 
 def test_registering_the_same_moodle_again_updates_it(reg: Registration) -> None:

@@ -195,7 +195,8 @@ def test_disabling_a_deployment_ends_its_running_sessions(world: World) -> None:
         deployment = db.session.query(Deployment).filter_by(platform_id=world.a.platform_id).one()
         deployment.enabled = False
         db.session.commit()
-    assert world.client.get(volunteer.url("m/")).status_code == 401
+    resp = world.client.get(volunteer.url("m/"))
+    assert resp.status_code == 401 and "Öffne medienwerk noch einmal aus deinem Kurs" in resp.get_data(as_text=True)
 
 
 def test_loading_a_launch_session_is_one_statement(world: World) -> None:
