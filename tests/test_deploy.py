@@ -334,6 +334,7 @@ def test_web_unit_stop_lets_the_running_job_finish(install: dict[str, str], tmp_
 def test_worker_unit_stop_lets_the_running_job_finish(install: dict[str, str], tmp_path: Path) -> None:  # noqa: F811 - the fixture
     """systemd stops the worker unit (its KillSignal, SIGINT) while it sends a score: the job finishes first."""
     from lms import create_app
+    from lms.core.extensions import db
 
     env = {
         **install,
@@ -342,9 +343,8 @@ def test_worker_unit_stop_lets_the_running_job_finish(install: dict[str, str], t
     }
     subprocess.run([f"{BIN}/medienwerk", "db", "upgrade"], env=env, check=True, capture_output=True, timeout=120)
     # the tool's key set, which the LMS double reads to check the token request
-    tool = LiveServer(
-        create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": env["MEDIENWERK_SQLALCHEMY_DATABASE_URI"]})
-    )
+    tool_app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": env["MEDIENWERK_SQLALCHEMY_DATABASE_URI"]})
+    tool = LiveServer(tool_app)
     double, platform = platform_double_for(tool)
     lms: PlatformServices = platform.server.app.extensions["platform_services"]
     lms.hold_scores = threading.Event()
@@ -372,6 +372,8 @@ def test_worker_unit_stop_lets_the_running_job_finish(install: dict[str, str], t
             process.wait(timeout=30)
         platform.stop()
         tool.stop()
+        with tool_app.app_context():  # no connection left open (the PostgreSQL pass warns of those)
+            db.engine.dispose()
 
 
 # -- reloading: new code without refusing a request -----------------------------------------------------------
