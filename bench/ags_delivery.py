@@ -80,6 +80,8 @@ class Result:
     delivered: int
     seconds: float
     drained: float
+    cpu_tool: float
+    cpu_lms: float
     statements: int
     commits: int
     token_requests: dict[str, int]
@@ -202,6 +204,8 @@ def run(mode: str, args: argparse.Namespace, uri: str) -> Result:
         ids = seed(app, doubles, args.scores)
         time.sleep(0.6)  # every counted process has written its counts since
         before = counted.read(counts_dir)
+        delivering = [p.pid for p in (workers if mode == "redis" else [web])]
+        cpu_before, bench_cpu_before = counted.cpu_seconds(delivering), time.process_time()
 
         t0 = time.perf_counter()
         for row_id in ids:  # one job per score, as one progress change after another would enqueue it
@@ -214,6 +218,7 @@ def run(mode: str, args: argparse.Namespace, uri: str) -> Result:
                 break
             time.sleep(0.05)
         seconds = time.perf_counter() - t0
+        cpu_tool, cpu_lms = counted.cpu_seconds(delivering) - cpu_before, time.process_time() - bench_cpu_before
         # the jobs still queued (each finds its row delivered) belong to the cost: wait until the queue is
         # empty and a last job per consumer thread has run after them
         wait_until(lambda: jobs.huey.pending_count() == 0, args.deadline, "the job queue")
@@ -241,6 +246,8 @@ def run(mode: str, args: argparse.Namespace, uri: str) -> Result:
         delivered=delivered,
         seconds=seconds,
         drained=drained,
+        cpu_tool=cpu_tool,
+        cpu_lms=cpu_lms,
         statements=after["statements"] - before["statements"],
         commits=after["commits"] - before["commits"],
         token_requests={d.client_id: svc.token_requests[d.client_id] for d, _, svc in doubles},
@@ -361,6 +368,10 @@ def main() -> int:
             f"  SQL per score    {r.statements / max(1, r.delivered):.2f} statements, "
             f"{r.commits / max(1, r.delivered):.2f} commits (all statements of the delivering processes until "
             f"the queue was empty: {r.statements} / {r.commits})"
+        )
+        print(
+            f"  CPU per score    {1000 * r.cpu_tool / max(1, r.delivered):.1f} ms in the delivering processes, "
+            f"{1000 * r.cpu_lms / max(1, r.delivered):.1f} ms in the LMS doubles (until the last was delivered)"
         )
         print(f"  token requests   {', '.join(f'{k}: {v}' for k, v in r.token_requests.items())}")
         print(f"  gradebook        {r.gradebook} entries")

@@ -1,4 +1,4 @@
-"""Count the SQL statements and commits of a process that benchmarks start: ``medienwerk worker`` through
+"""Count the SQL statements, commits and CPU time of the processes that benchmarks start: ``medienwerk worker`` through
 ``python bench/counted.py worker --workers 4``, the gunicorn workers through ``bench/gunicorn_counted.py``.
 
 The counts go to ``$BENCH_COUNTS_DIR/<pid>.json`` four times a second (written whole, then renamed), so the
@@ -58,6 +58,26 @@ def install() -> None:
             time.sleep(0.25)
 
     threading.Thread(target=writer, daemon=True, name="bench-counts").start()
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU time of these processes and their children (gunicorn's workers), from /proc."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    seen: set[int] = set()
+    todo = list(pids)
+    while todo:
+        pid = todo.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks
+            todo.extend(int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split())
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
 
 
 def read(folder: Path) -> dict[str, int]:
