@@ -162,8 +162,10 @@ def _lesson(module: Module, item: Item) -> Any:
 def _quiz(module: Module, item: Item) -> Any:
     user_id = g.launch.user_id
     preview = _is_preview()
-    if request.method == "GET" and request.args.get("ergebnis"):
-        return _stored_result(module, item, request.args["ergebnis"])
+    # ?result=<attempt id> (the redirect after POST); ?ergebnis= is the older name of it
+    result = request.args.get("result") or request.args.get("ergebnis")
+    if request.method == "GET" and result:
+        return _stored_result(module, item, result)
     # this attempt's questions: for a question pool the person's stored draw (trainers see the whole pool)
     questions = item.questions if preview else services.quiz_questions(user_id, item)
     if request.method == "GET":
@@ -199,7 +201,7 @@ def _quiz(module: Module, item: Item) -> Any:
         return _page("courses/quiz_result.html", module, item, result=result, outcomes=result.outcomes, attempt=None)
     attempt = services.record_quiz_attempt(user_id, module, item, result)
     # redirect after POST: a reload shows the stored result instead of sending the answers again
-    return redirect(_item_url(module, item) + f"?ergebnis={attempt.id}#feedback", code=303)
+    return redirect(_item_url(module, item) + f"?result={attempt.id}#feedback", code=303)
 
 
 @dataclass(frozen=True)
@@ -212,7 +214,7 @@ class _StoredOutcome:
 
 
 def _stored_result(module: Module, item: Item, shown: str) -> tuple[str, int]:
-    """The result page of one of the volunteer's own stored attempts (``?ergebnis=<attempt id>``)."""
+    """The result page of one of the volunteer's own stored attempts (``?result=<attempt id>``)."""
     if _is_preview() or not shown.isascii() or not shown.isdigit() or len(shown) > 18:
         abort(404)
     attempt = queries.quiz_attempt(g.launch.user_id, item.id, int(shown))
@@ -237,7 +239,9 @@ def _task(module: Module, item: Item) -> Any:
     if request.method == "GET":
         _record_view(module, item)
         history = [] if preview else queries.task_history(user_id, item.id)
-        return _task_page(module, item, history, submitted=request.args.get("abgegeben") == "1")
+        return _task_page(
+            module, item, history, submitted="1" in (request.args.get("submitted"), request.args.get("abgegeben"))
+        )
     if preview:
         abort(403)
     checked = {i for i in range(len(item.checklist)) if request.form.get(f"check-{i}") == "1"}
@@ -261,7 +265,7 @@ def _task(module: Module, item: Item) -> Any:
     except services.ProgressError:
         return _task_page(module, item, queries.task_history(user_id, item.id), closed=True, status=409)
     # the confirmation sits at the top of the page; the fragment scrolls there inside the LMS's iframe too
-    return redirect(_item_url(module, item) + "?abgegeben=1#feedback", code=303)
+    return redirect(_item_url(module, item) + "?submitted=1#feedback", code=303)
 
 
 def _task_page(

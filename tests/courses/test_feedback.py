@@ -49,7 +49,7 @@ def test_hand_in_confirmation_is_at_the_top_and_the_redirect_scrolls_to_it(lti: 
 
     resp = volunteer.post(f"m/{M2}/{task.id}", {"text": "Ich habe den Raum getestet."})
     assert resp.status_code == 303
-    assert resp.headers["Location"].endswith(f"/{task.id}?abgegeben=1#feedback")
+    assert resp.headers["Location"].endswith(f"/{task.id}?submitted=1#feedback")
     shown = volunteer.http.get(urljoin(resp.url, resp.headers["Location"]), timeout=10).text
     assert shown.index("Danke! Deine Abgabe ist gespeichert.") < shown.index('id="item-title"')
     assert '<div id="feedback" class="feedback-area" tabindex="-1" data-focus-on-load>' in shown
@@ -158,9 +158,9 @@ def test_language_choice_lasts_for_the_launch(lti: Lti, volunteer: Browser) -> N
     assert '<html lang="en">' in nxt.text and "Your modules" in page_text(nxt.text)
     # the switch back keeps the page's other parameters
     _module, task = module_item(course_of(lti), M2, "task")
-    page = volunteer.get(f"m/{M2}/{task.id}?abgegeben=1")
-    assert re.search(r'href="[^"]+\?abgegeben=1&amp;lang=de" hreflang="de"', page.text)
-    back = volunteer.get(f"m/{M2}/{task.id}?abgegeben=1&lang=de")
+    page = volunteer.get(f"m/{M2}/{task.id}?submitted=1")
+    assert re.search(r'href="[^"]+\?submitted=1&amp;lang=de" hreflang="de"', page.text)
+    back = volunteer.get(f"m/{M2}/{task.id}?submitted=1&lang=de")
     assert '<html lang="de">' in back.text
     assert '<html lang="de">' in volunteer.get("m/").text
 

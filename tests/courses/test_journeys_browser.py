@@ -107,7 +107,7 @@ def test_volunteer_journey(lti: Lti, monkeypatch: pytest.MonkeyPatch, lms: Any) 
             frame.locator(f"#q-{question.id}-{index}").check()
     frame.get_by_role("button", name="Antworten prüfen").click()
     frame.get_by_text("Bestanden!").wait_for()
-    assert "ergebnis=" in frame.url
+    assert "result=" in frame.url
     frame.wait_for_function("document.activeElement && document.activeElement.id === 'feedback'")
     assert _feedback_in_sight(frame)
     _clean(frame, "quiz-result")
@@ -176,7 +176,7 @@ def test_trainer_journey(lti: Lti, lms: Any) -> None:
         frame.locator(f"#q-{question.id}-{min(question.correct_indices)}").check()
     frame.get_by_role("button", name="Antworten prüfen").click()
     frame.get_by_text("Dein Ergebnis").first.wait_for()
-    assert "ergebnis=" not in frame.url and frame.get_by_text("Vorschau:").first.is_visible()
+    assert "result=" not in frame.url and frame.get_by_text("Vorschau:").first.is_visible()
     _clean(frame, "trainer-quiz-preview")
     _shot(lms, "trainer-quiz-preview")
 

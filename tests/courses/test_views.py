@@ -153,7 +153,7 @@ def test_quiz_feedback_score_pass_and_retry(lti: Lti, volunteer: Browser) -> Non
     wrong = volunteer.post(f"m/{M1}/{quiz.id}", answers(quiz, right=1))
     # redirect after POST to the stored attempt, scrolled to the message: a reload does not send the answers again
     assert wrong.status_code == 303
-    assert re.search(rf"/m/{M1}/{quiz.id}\?ergebnis=\d+#feedback$", wrong.headers["Location"])
+    assert re.search(rf"/m/{M1}/{quiz.id}\?result=\d+#feedback$", wrong.headers["Location"])
     shown = volunteer.http.get(urljoin(wrong.url, wrong.headers["Location"]), timeout=10)
     assert shown.status_code == 200
     text = page_text(shown.text)
@@ -228,15 +228,19 @@ def test_unanswered_questions_say_one_or_at_least_one_answer(lti: Lti, volunteer
 def test_stored_result_belongs_to_its_volunteer(lti: Lti, volunteer: Browser) -> None:
     _module, quiz = module_item(course_of(lti), M1, "quiz")
     location = volunteer.post(f"m/{M1}/{quiz.id}", answers(quiz)).headers["Location"]
-    attempt = re.search(r"ergebnis=(\d+)", location)
+    attempt = re.search(r"result=(\d+)", location)
     assert attempt
+    mine = page_text(volunteer.get(f"m/{M1}/{quiz.id}?result={attempt.group(1)}").text)
+    assert "Dein Ergebnis" in mine
+    # the older German name of the parameter still opens it (pages kept open or bookmarked)
+    assert page_text(volunteer.get(f"m/{M1}/{quiz.id}?ergebnis={attempt.group(1)}").text) == mine
     other = Browser(lti, "volunteer-private")
-    assert other.get(f"m/{M1}/{quiz.id}?ergebnis={attempt.group(1)}").status_code == 404
+    assert other.get(f"m/{M1}/{quiz.id}?result={attempt.group(1)}").status_code == 404
     for bad in ("abc", "-1", "99999", "1" * 30):
-        assert volunteer.get(f"m/{M1}/{quiz.id}?ergebnis={bad}").status_code == 404, bad
+        assert volunteer.get(f"m/{M1}/{quiz.id}?result={bad}").status_code == 404, bad
     # another self-check's page does not show this attempt either
     _module2, quiz2 = module_item(course_of(lti), M2, "quiz")
-    assert volunteer.get(f"m/{M2}/{quiz2.id}?ergebnis={attempt.group(1)}").status_code == 404
+    assert volunteer.get(f"m/{M2}/{quiz2.id}?result={attempt.group(1)}").status_code == 404
 
 
 @pytest.mark.usefixtures("no_pools")
@@ -274,7 +278,7 @@ def test_checklist_task_needs_every_item_and_counts_without_review(lti: Lti, vol
     fields = {f"check-{i}": "1" for i in range(len(task.checklist))}
     done = volunteer.post(f"m/{M1}/{task.id}", fields)
     assert done.status_code == 303
-    text = page_text(volunteer.get(f"m/{M1}/{task.id}?abgegeben=1").text)
+    text = page_text(volunteer.get(f"m/{M1}/{task.id}?submitted=1").text)
     assert "Danke! Deine Abgabe ist gespeichert." in text
     assert "erledigt" in text
     with lti.app.app_context():

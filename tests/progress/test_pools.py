@@ -204,7 +204,7 @@ def test_the_quiz_page_shows_the_draw_reload_and_retry(lti: Lti, monkeypatch: py
         attempt = db.session.execute(select(QuizAttempt)).scalar_one()
         assert (attempt.question_count, attempt.score, attempt.passed) == (DRAW, 100, True)
         assert [r.question_id for r in attempt.results] == shown
-    result = volunteer.http.get(volunteer.url(url) + "?ergebnis=" + str(attempt.id), timeout=10).text
+    result = volunteer.http.get(volunteer.url(url) + "?result=" + str(attempt.id), timeout=10).text
     assert f"{DRAW} von {DRAW} Fragen richtig" in result
 
     retry = _shown(volunteer.get(url).text)
