@@ -21,9 +21,9 @@ from sqlalchemy import event, select
 
 from lms import create_app
 from lms.core.extensions import db
-from lms.core.state import RedisStateStore
+from lms.core.state import RedisStateStore, get_state_store
 from lms.platforms.models import Deployment
-from lms.platforms.services import set_platform_enabled
+from lms.platforms.services import add_platform, set_platform_enabled
 from lms.users.models import User
 from tests.conftest import Lti
 
@@ -186,3 +186,26 @@ def test_a_launch_writes_no_new_registrations_version(lti: Lti, redis_prefix: st
     version = store.get("platforms:version")
     assert counted_launch(lti)[0] == 303
     assert store.get("platforms:version") == version
+
+
+def test_adding_a_platform_publishes_its_version_once_after_the_outermost_commit(
+    app: Flask, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``platform add`` writes the platform and creates the signing key in a savepoint: the version goes out
+    after the outer commit, and on SQLite without waiting for the write lock the transaction still holds."""
+    with app.app_context():
+        assert get_state_store().get("platforms:version") is None
+        moodle = "https://moodle.example.org"
+        add_platform(
+            issuer=moodle,
+            client_id="client-1",
+            deployment_id="1",
+            auth_login_url=moodle + "/mod/lti/auth.php",
+            auth_token_url=moodle + "/mod/lti/token.php",
+            key_set_url=moodle + "/mod/lti/certs.php",
+            chamber_slug="hwk-a",
+        )
+        assert get_state_store().get("platforms:version") is None  # not before the commit
+        db.session.commit()
+        assert get_state_store().get("platforms:version") is not None
+    assert "could not publish" not in caplog.text

@@ -179,7 +179,9 @@ def _note_bulk_changes(state: Any) -> None:
 
 
 def _publish_version(session: Session) -> None:
-    if not session.info.pop(_CHANGED, False):
+    # a savepoint's release fires after_commit too, while the outer transaction still holds its locks (SQLite's
+    # write lock: a write on another connection would wait for it): publish after the outermost commit only
+    if session.in_nested_transaction() or not session.info.pop(_CHANGED, False):
         return
     if not has_app_context():  # pragma: no cover - the application writes platforms only inside its context
         log.warning("platforms changed outside an application context: processes reload within %ss", MAX_AGE)
