@@ -43,8 +43,9 @@ with engine.connect() as conn:
 PY
 }
 
-# two processes share the tests (pytest-xdist); MEDIENWERK_TEST_WORKERS=0 runs them in this one
-WORKERS=(-n "${MEDIENWERK_TEST_WORKERS:-2}")
+# two processes share the tests (pytest-xdist; an idle one takes tests queued for the other, as the browser and
+# process tests take far longer than the rest); MEDIENWERK_TEST_WORKERS=0 runs them in this one
+WORKERS=(-n "${MEDIENWERK_TEST_WORKERS:-2}" --dist worksteal)
 [ "${MEDIENWERK_TEST_WORKERS:-2}" = 0 ] && WORKERS=()
 
 echo "== tests on SQLite"

@@ -1,8 +1,10 @@
-"""Shared fixtures: a fresh database per test, the tool and the LTI platform double over loopback HTTP.
+"""Shared fixtures: an empty database per test, the tool and the LTI platform double over loopback HTTP.
 
 The database is SQLite by default; set MEDIENWERK_TEST_DATABASE_URI (the test command does, for the
-PostgreSQL run) to use another. Tests that drive the app over HTTP need committed data, so every test
-gets freshly created tables instead of a rolled-back transaction.
+PostgreSQL run) to use another. Tests that drive the app over HTTP need committed data, so a rolled-back
+transaction per test would not do. Instead the tables are created once per test process: on SQLite each
+test gets a copy of a template file with every table; on PostgreSQL each test process has a schema of its
+own whose rows (and sequences) are emptied before each test.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import html
 import os
 import re
+import shutil
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -57,8 +60,85 @@ def db_uri(tmp_path: Path, postgres_schema_uri: str | None) -> str:
     return postgres_schema_uri or f"sqlite:///{tmp_path / 'test.sqlite'}"
 
 
+class _KeyPool:
+    """RSA private keys made once per test process and handed out in turn.
+
+    Generating a 2048-bit key costs 50-200 ms, and most tests make two (the tool's and the platform
+    double's). A key comes round again only after ``SIZE`` others, so the keys that live together in one
+    test's database (or in a module-wide one) are always different, and rotation stays observable.
+    """
+
+    SIZE = 64
+
+    def __init__(self) -> None:
+        self.keys: dict[tuple[int, int], list[Any]] = {}
+        self.turn: dict[tuple[int, int], int] = {}
+
+    def generate_private_key(self, public_exponent: int, key_size: int, backend: Any = None) -> Any:
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        kind = (public_exponent, key_size)
+        pool = self.keys.setdefault(kind, [])
+        n = self.turn.get(kind, 0)
+        self.turn[kind] = (n + 1) % self.SIZE
+        if n == len(pool):
+            pool.append(rsa.generate_private_key(public_exponent=public_exponent, key_size=key_size))
+        return pool[n]
+
+
+_KEYS = _KeyPool()
+
+
+@pytest.fixture(autouse=True)
+def _pooled_rsa_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    import lti.keys
+
+    monkeypatch.setattr(lti.keys, "rsa", _KEYS)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file with every table and no rows, made once per test process and copied for each test."""
+    path = tmp_path_factory.mktemp("template") / "empty.sqlite"
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}", "SECRET_KEY": "template"})
+    with app.app_context():
+        db.create_all()
+        db.session.commit()
+        db.engine.dispose()
+    return path
+
+
+def _empty_postgres_schema() -> None:
+    """Every table of the models, without rows and with fresh sequences (as after ``create_all``).
+
+    DELETE in reverse dependency order is much faster than TRUNCATE or dropping and creating ~40 tables.
+    A test that dropped tables itself (the migration tests) leaves them to be created again.
+    """
+    from sqlalchemy import inspect, text
+
+    with db.engine.begin() as conn:
+        present = set(inspect(conn).get_table_names())
+        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    tables = db.metadata.sorted_tables
+    if not {table.name for table in tables} <= present:
+        db.drop_all()
+        db.create_all()
+        return
+    with db.engine.begin() as conn:
+        for table in reversed(tables):
+            conn.execute(table.delete())
+        conn.execute(
+            text(
+                "SELECT setval(c.oid, 1, false) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+                " WHERE c.relkind = 'S' AND n.nspname = current_schema()"
+            )
+        )
+
+
 @pytest.fixture
-def app(db_uri: str, tmp_path: Path) -> Iterator[Flask]:
+def app(db_uri: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Flask]:
+    if not POSTGRES:
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), tmp_path / "test.sqlite")
     app = create_app(
         {
             "TESTING": True,
@@ -69,14 +149,12 @@ def app(db_uri: str, tmp_path: Path) -> Iterator[Flask]:
             "ALLOWED_PRIVATE_HOSTS": ("127.0.0.1",),
         }
     )
-    with app.app_context():
-        db.drop_all()
-        db.create_all()
-        db.session.commit()
+    if POSTGRES:
+        with app.app_context():
+            _empty_postgres_schema()
     yield app
     with app.app_context():
         db.session.remove()
-        db.drop_all()
         db.engine.dispose()
 
 
