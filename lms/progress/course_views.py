@@ -163,9 +163,9 @@ def _quiz(module: Module, item: Item) -> Any:
     user_id = g.launch.user_id
     preview = _is_preview()
     # ?result=<attempt id> (the redirect after POST); ?ergebnis= is the older name of it
-    result = request.args.get("result") or request.args.get("ergebnis")
-    if request.method == "GET" and result:
-        return _stored_result(module, item, result)
+    stored = request.args.get("result") or request.args.get("ergebnis")
+    if request.method == "GET" and stored:
+        return _stored_result(module, item, stored)
     # this attempt's questions: for a question pool the person's stored draw (trainers see the whole pool)
     questions = item.questions if preview else services.quiz_questions(user_id, item)
     if request.method == "GET":
