@@ -29,12 +29,26 @@ def _select_locale() -> str:
     if chosen in langs:
         return chosen
     launch = g.get("launch")
+    if launch is None and request.path.startswith("/t/"):
+        launch = _launch_of_unmatched_address()
     if launch is not None and launch.locale in langs:
         return str(launch.locale)
     hint = g.get("locale_hint")
     if hint in langs:
         return str(hint)
     return "de"
+
+
+def _launch_of_unmatched_address() -> Any:
+    """The launch session of an address under ``/t/<token>/`` that matched no page (its 404 comes in the
+    person's language too), or None."""
+    from lms.core.security import load_launch_session
+
+    token = request.path.split("/", 3)[2]
+    try:
+        return load_launch_session(token)
+    except Exception:  # the database is down: the error page must still come, in German
+        return None
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:

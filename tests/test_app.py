@@ -130,6 +130,9 @@ def test_language_switch_sticks_for_the_launch(lti: Lti) -> None:
     assert 'lang="en"' in en.text
     again = requests.get(landing.url, timeout=10)
     assert 'lang="en"' in again.text
+    # an address under the launch that matches no page answers in the chosen language too
+    missing = requests.get(landing.url + "no-such-page", timeout=10)
+    assert missing.status_code == 404 and "This page does not exist." in page_text(missing.text)
 
 
 def test_post_without_csrf_token_is_rejected(lti: Lti) -> None:
