@@ -12,9 +12,35 @@ from flask import Flask, Response, g, request
 from sqlalchemy import text
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from lms.audit import setup as audit
+from lms.certificates import setup as certificates
+from lms.commands import register_cli
+from lms.core import headers, limits
 from lms.core.config import environ, load_config
+from lms.core.errors import OUTAGE_ERRORS, outage_response, register_error_handlers, rollback_quietly
 from lms.core.extensions import babel, db, migrate
+from lms.core.jobs import jobs, maybe_start_embedded
+from lms.core.logs import install as install_log_redaction
 from lms.core.resources import MIGRATIONS_DIR, TEMPLATES_DIR
+from lms.core.security import csrf_token, load_launch_session
+from lms.core.state import DbStateStore, RedisStateStore
+from lms.core.urls import DatabaseIntConverter
+from lms.courses import setup as courses
+from lms.dashboards import setup as dashboards
+from lms.deep_linking import setup as deep_linking
+from lms.grades import setup as grades
+from lms.home import setup as home
+from lms.launches import setup as launches
+from lms.live_sessions import setup as live_sessions
+from lms.mail import setup as mail
+from lms.personal_data import setup as personal_data
+from lms.platforms import setup as platforms
+from lms.platforms.services import platform_urls
+from lms.privacy import setup as privacy
+from lms.progress import setup as progress
+from lms.registrations import setup as registrations
+from lms.rosters import setup as rosters
+from lms.users import setup as users
 
 __all__ = ["create_app"]
 
@@ -42,8 +68,6 @@ def _select_locale() -> str:
 def _launch_of_unmatched_address() -> Any:
     """The launch session of an address under ``/t/<token>/`` that matched no page (its 404 comes in the
     person's language too), or None."""
-    from lms.core.security import load_launch_session
-
     token = request.path.split("/", 3)[2]
     try:
         return load_launch_session(token)
@@ -61,12 +85,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         static_folder="static",
     )
     app.config.update(load_config(app.instance_path, test_config, environ()))
-    from lms.core.urls import DatabaseIntConverter
 
     app.url_map.converters["int"] = DatabaseIntConverter  # before any route: ids beyond the database's range 404
     os.makedirs(app.instance_path, exist_ok=True)
     logging.getLogger("lms").setLevel(logging.INFO)
-    from lms.core.logs import install as install_log_redaction
 
     install_log_redaction()
 
@@ -78,27 +100,18 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True, compare_type=True)
     babel.init_app(app, locale_selector=_select_locale)
 
-    from lms.core.state import DbStateStore, RedisStateStore
-
     redis_url = app.config["REDIS_URL"]
     store = RedisStateStore(redis_url, timeout=app.config["REDIS_TIMEOUT"]) if redis_url else DbStateStore()
     app.extensions["medienwerk"] = {"state_store": store}
 
     _register_domains(app)
-    from lms.core import limits
 
     limits.init_app(app)
-
-    from lms.core.jobs import jobs, maybe_start_embedded
 
     jobs.init_app(app)
     maybe_start_embedded(app)
 
-    from lms.core.errors import register_error_handlers
-
     register_error_handlers(app)
-
-    from lms.commands import register_cli
 
     register_cli(app)
     _register_unit_of_work(app)
@@ -131,10 +144,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def _readiness(app: Flask) -> dict[str, str]:
-    from lms.core.errors import OUTAGE_ERRORS, rollback_quietly
-    from lms.core.jobs import jobs
-    from lms.core.state import RedisStateStore
-
     checks: dict[str, str] = {}
     try:
         db.session.execute(text("SELECT 1"))
@@ -193,24 +202,6 @@ def _register_domains(app: Flask) -> None:
     """Every domain, bottom to top: each imports only the core and the domains before it (the layers contract
     in pyproject.toml enforces it). Each ``setup.init_app`` registers its tables, jobs, pages and signal
     receivers; needs that point upwards go through :mod:`lms.core.signals`."""
-    from lms.audit import setup as audit
-    from lms.certificates import setup as certificates
-    from lms.courses import setup as courses
-    from lms.dashboards import setup as dashboards
-    from lms.deep_linking import setup as deep_linking
-    from lms.grades import setup as grades
-    from lms.home import setup as home
-    from lms.launches import setup as launches
-    from lms.live_sessions import setup as live_sessions
-    from lms.mail import setup as mail
-    from lms.personal_data import setup as personal_data
-    from lms.platforms import setup as platforms
-    from lms.privacy import setup as privacy
-    from lms.progress import setup as progress
-    from lms.registrations import setup as registrations
-    from lms.rosters import setup as rosters
-    from lms.users import setup as users
-
     for domain in (
         platforms,
         privacy,
@@ -237,8 +228,6 @@ def _register_unit_of_work(app: Flask) -> None:
     """One transaction per request: views and services write and flush; the request commits once after a
     successful response (below 400) and rolls back otherwise, or when the view raised. A failing commit becomes
     the error page, so nothing is reported as saved that was not."""
-
-    from lms.core.errors import OUTAGE_ERRORS, outage_response, rollback_quietly
 
     @app.after_request
     def commit(response: Response) -> Response:
@@ -274,9 +263,6 @@ def _register_security_headers(app: Flask) -> None:
     Runs before the unit of work's commit, while the launch's platform is still loaded."""
     from redis.exceptions import RedisError
     from sqlalchemy.exc import SQLAlchemyError
-
-    from lms.core import headers
-    from lms.platforms.services import platform_urls
 
     def frame_origins(response: Response) -> set[str] | None:
         if request.path.startswith("/lti/register") or g.get("outage"):
@@ -335,8 +321,6 @@ def _register_template_helpers(app: Flask) -> None:
         locale = Locale.parse(str(get_locale() or "de"))
         pattern = str(locale.percent_formats[None].pattern).replace("#,##0", "#,##0.##", 1)
         return str(format_percent(value / 100, format=pattern, locale=locale))
-
-    from lms.core.security import csrf_token
 
     @app.context_processor
     def inject() -> dict[str, Any]:

@@ -10,7 +10,35 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
+from lms.audit.services import record
+from lms.certificates import cli as certificates_cli
 from lms.core.commands import base_url, run_operation
+from lms.core.extensions import db
+from lms.core.jobs import jobs
+from lms.courses import cli as courses_cli
+from lms.courses.check import check_course, check_warnings
+from lms.courses.content import load_course
+from lms.courses.setup import current_course
+from lms.dashboards import exports, reports
+from lms.dashboards.queries import Filters
+from lms.live_sessions import cli as live_sessions_cli
+from lms.personal_data.services import delete_person, export_person, find_person
+from lms.platforms.models import Chamber
+from lms.platforms.services import (
+    add_platform,
+    all_keys,
+    decrypt_keys,
+    encrypt_keys,
+    ensure_active_key,
+    key_storage,
+    list_platforms,
+    retire_key,
+    rotate_keys,
+    set_platform_enabled,
+)
+from lms.registrations import cli as registrations_cli
+from lms.users.scope import Scope
+from lms.users.services import set_coordinator
 
 
 def register_cli(app: Flask) -> None:
@@ -27,10 +55,6 @@ def register_cli(app: Flask) -> None:
     for command in (*groups.values(), worker):
         app.cli.add_command(command)
     # the domains' own commands
-    from lms.certificates import cli as certificates_cli
-    from lms.courses import cli as courses_cli
-    from lms.live_sessions import cli as live_sessions_cli
-    from lms.registrations import cli as registrations_cli
 
     registrations_cli.init_cli(app.cli, groups)
     live_sessions_cli.init_cli(app.cli, groups)
@@ -77,8 +101,6 @@ def db_upgrade(revision: str, verbose: bool) -> None:
     import flask_migrate
 
     _migration_log(verbose)
-
-    from lms.platforms.services import ensure_active_key
 
     flask_migrate.upgrade(revision=revision)
     if revision == "head":
@@ -140,8 +162,6 @@ def platform() -> None:
 @with_appcontext
 def platform_add(**options: Any) -> None:
     """Register an LMS; again with the same issuer and client id: update it or add a deployment."""
-    from lms.audit.services import record
-    from lms.platforms.services import add_platform
 
     def add() -> Any:
         added = add_platform(**options)
@@ -173,8 +193,6 @@ def _print_tool_urls(base: str) -> None:
 @with_appcontext
 def platform_list() -> None:
     """Registrations with their chamber and the tool URLs an LMS admin needs."""
-    from lms.platforms.services import list_platforms
-
     platforms = list_platforms()
     if not platforms:
         click.echo("No LMS is registered yet. Use 'medienwerk platform add'.")
@@ -194,8 +212,6 @@ def platform_list() -> None:
 
 
 def _set_enabled(issuer: str, client_id: str | None, enabled: bool) -> None:
-    from lms.platforms.services import set_platform_enabled
-
     platforms = run_operation(lambda: set_platform_enabled(issuer, client_id, enabled))
     for p in platforms:
         click.echo(f"{'Enabled' if enabled else 'Disabled'} launches from {p.issuer} (client id {p.client_id}).")
@@ -226,9 +242,6 @@ def coordinator() -> None:
 
 
 def _grant(issuer: str, sub: str | None, email: str | None, chamber: str | None, granted: bool) -> None:
-    from lms.audit.services import record
-    from lms.users.services import set_coordinator
-
     def grant() -> Any:
         user = set_coordinator(issuer, sub, email, granted, chamber_slug=chamber)
         record(
@@ -283,8 +296,6 @@ def keys() -> None:
 @with_appcontext
 def keys_list() -> None:
     """All keys: the active one signs, rotated ones stay published until retired."""
-    from lms.platforms.services import all_keys, ensure_active_key, key_storage
-
     run_operation(ensure_active_key)
     for k in all_keys():
         state = "active" if k.active else ("retired" if k.retired_at else "published")
@@ -295,8 +306,6 @@ def keys_list() -> None:
 @with_appcontext
 def keys_rotate() -> None:
     """Make a new signing key; the old one stays in the JWKS until retired."""
-    from lms.platforms.services import rotate_keys
-
     key = run_operation(rotate_keys)
     click.echo(f"New active key {key.kid}. Retire the old one once platforms have fetched the new JWKS.")
 
@@ -307,8 +316,6 @@ def keys_rotate() -> None:
 @with_appcontext
 def keys_retire(kid: str) -> None:
     """Remove a rotated-out key from the JWKS."""
-    from lms.platforms.services import retire_key
-
     key = run_operation(lambda: retire_key(kid))
     click.echo(f"Retired key {key.kid}.")
 
@@ -318,8 +325,6 @@ def keys_retire(kid: str) -> None:
 def keys_encrypt() -> None:
     """Encrypt every stored private key with the first key of MEDIENWERK_KEY_ENCRYPTION_KEY (run after setting or
     rotating it)."""
-    from lms.platforms.services import encrypt_keys
-
     changed = run_operation(encrypt_keys)
     click.echo(f"{changed} private key(s) encrypted with the current key-encryption key.")
 
@@ -328,8 +333,6 @@ def keys_encrypt() -> None:
 @with_appcontext
 def keys_decrypt() -> None:
     """Store every private key as plain PEM again (before removing MEDIENWERK_KEY_ENCRYPTION_KEY)."""
-    from lms.platforms.services import decrypt_keys
-
     changed = run_operation(decrypt_keys)
     click.echo(f"{changed} private key(s) stored unencrypted.")
 
@@ -339,8 +342,6 @@ def keys_decrypt() -> None:
 @with_appcontext
 def worker(workers: int) -> None:
     """Run background jobs from Redis (needs MEDIENWERK_REDIS_URL)."""
-    from lms.core.jobs import jobs
-
     if not current_app.config.get("REDIS_URL"):
         raise click.ClickException(
             "MEDIENWERK_REDIS_URL is not set: without a job queue the tool's own processes run the jobs, "
@@ -361,9 +362,6 @@ def courses() -> None:
 def courses_check() -> None:
     """Validate the content; print file:line: message for each problem and exit non-zero if any."""
     from pathlib import Path
-
-    from lms.courses.check import check_course, check_warnings
-    from lms.courses.content import load_course
 
     path = Path(current_app.config["COURSES_DIR"])
     problems = check_course(path)
@@ -401,14 +399,6 @@ def report_progress(chamber_slug: str | None, fmt: str, semicolon: bool, output:
     from pathlib import Path
 
     from sqlalchemy import select
-
-    from lms.audit.services import record
-    from lms.core.extensions import db
-    from lms.courses.setup import current_course
-    from lms.dashboards import exports, reports
-    from lms.dashboards.queries import Filters
-    from lms.platforms.models import Chamber
-    from lms.users.scope import Scope
 
     chamber = None
     if chamber_slug is not None:
@@ -466,9 +456,6 @@ def privacy_export(issuer: str, sub: str, chamber_slug: str | None, output: str 
     """Everything stored about one person, as JSON."""
     import json
 
-    from lms.audit.services import record
-    from lms.personal_data.services import export_person, find_person
-
     def export() -> Any:
         person = find_person(issuer, sub, chamber_slug)
         record("person_exported", chamber_id=person.chamber_id, subject_id=person.id, detail={"format": "json"})
@@ -490,9 +477,6 @@ def privacy_export(issuer: str, sub: str, chamber_slug: str | None, output: str 
 @with_appcontext
 def privacy_delete(issuer: str, sub: str, chamber_slug: str | None, yes: bool) -> None:
     """Delete one person's data everywhere and print what was removed."""
-    from lms.audit.services import record
-    from lms.personal_data.services import delete_person, find_person
-
     if not yes:
         raise click.ClickException("nothing deleted: add --yes to delete the person's data for good")
 

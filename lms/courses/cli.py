@@ -10,13 +10,15 @@ import click
 from flask.cli import with_appcontext
 
 from lms.core.commands import run_operation
+from lms.core.extensions import db
+from lms.courses.queries import values_for
+from lms.courses.services import set_values
+from lms.courses.variables import VARIABLES
+from lms.platforms.models import Chamber
 
 
 def _chamber(slug: str) -> Any:
     from sqlalchemy import select
-
-    from lms.core.extensions import db
-    from lms.platforms.models import Chamber
 
     chamber = db.session.execute(select(Chamber).where(Chamber.slug == slug)).scalar_one_or_none()
     if chamber is None:
@@ -37,9 +39,6 @@ _CHAMBER = click.option("--chamber", "chamber_slug", required=True, help="Chambe
 @with_appcontext
 def values_list(chamber_slug: str) -> None:
     """Every value the lessons may name, with the chamber's entry ('-' when empty)."""
-    from lms.courses.queries import values_for
-    from lms.courses.variables import VARIABLES
-
     stored = values_for(_chamber(chamber_slug).id)
     width = max(len(v.name) for v in VARIABLES)
     for var in VARIABLES:
@@ -47,8 +46,6 @@ def values_list(chamber_slug: str) -> None:
 
 
 def _set(chamber_slug: str, name: str, value: str) -> None:
-    from lms.courses.services import set_values
-
     chamber = _chamber(chamber_slug)
     changed = run_operation(lambda: set_values(chamber.id, {name: value}))
     click.echo(f"{name}: {'changed' if changed else 'unchanged'} for {chamber.slug}.")

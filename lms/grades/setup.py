@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from lms.core.signals import launch_recorded, progress_changed
 from lms.grades import jobs, links, models, services  # noqa: F401 - jobs and tables register themselves
+from lms.grades.jobs import deliver_scores
 from lms.grades.views import bp, legacy
 
 log = logging.getLogger(__name__)
@@ -29,7 +30,6 @@ def _after_commit(session: Session) -> None:
     ids = session.info.pop(services.SESSION_KEY, None)
     if not ids:
         return
-    from lms.grades.jobs import deliver_scores
 
     try:
         deliver_scores.enqueue(sorted(ids))

@@ -22,6 +22,8 @@ from lms.core.security import create_launch_session
 from lms.core.signals import launch_recorded
 from lms.core.state import get_state_store
 from lms.core.urls import tool_url
+from lms.courses.setup import current_course
+from lms.deep_linking.services import remember_request
 from lms.platforms.models import Platform
 from lms.platforms.registry import CachedPlatformRegistry, RegisteredPlatform
 from lms.privacy.views import notice_page
@@ -103,8 +105,6 @@ def launch() -> Response:
         launch_session=launch_session,
     )
     if launch.is_deep_linking:
-        from lms.deep_linking.services import remember_request
-
         assert launch.deep_linking is not None
         remember_request(launch_session, launch.deep_linking)
         target = url_for("deep_linking.picker", lt=token)
@@ -144,8 +144,6 @@ def landing_url(launch: Launch, token: str) -> str:
     custom: Mapping[str, str] = launch.custom
     module_id, item_id = custom.get("module"), custom.get("item")
     if module_id:
-        from lms.courses.setup import current_course
-
         module = current_course().module(module_id)
         if module is not None and item_id and module.item(item_id) is not None:
             return url_for("courses.item", lt=token, module_id=module_id, item_id=item_id)

@@ -10,6 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from lms.core.extensions import db
 from lms.platforms import keycrypt, models, registry  # noqa: F401 - the tables (models)
+from lms.platforms.services import undecryptable_keys
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +27,6 @@ def init_app(app: Flask) -> None:
 def check_stored_keys(app: Flask) -> None:
     """Raise :class:`~lms.platforms.keycrypt.KeyEncryptionError` when a stored private key cannot be decrypted. A
     database that cannot be read yet (not migrated, not reachable) is left to the readiness check."""
-    from lms.platforms.services import undecryptable_keys
-
     with app.app_context():
         try:
             kids = undecryptable_keys()
