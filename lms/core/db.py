@@ -1,24 +1,16 @@
-"""Database base: declarative base with a constraint naming convention and timezone-aware UTC times."""
+"""Database helpers: timezone-aware UTC times, text cut to its column, race-safe get-or-create, upserts and the
+one explicit intermediate commit. The declarative base and ``db`` live in :mod:`lms.core.extensions`."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, TypeDecorator
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy import DateTime, TypeDecorator, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 
-NAMING_CONVENTION = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+from lms.core.extensions import db
 
 
 class UTCDateTime(TypeDecorator[dt.datetime]):
@@ -69,11 +61,6 @@ def get_or_create(model: Any, defaults: dict[str, Any] | None = None, **keys: An
     """The row with these unique key values, inserted if missing; (row, created). Safe when two requests
     create the same row at once (a double click, two tabs): the insert runs in a savepoint, and the one that
     loses the race reads the winner's row."""
-    from sqlalchemy import select
-    from sqlalchemy.exc import IntegrityError
-
-    from lms.core.extensions import db
-
     query = select(model).filter_by(**keys)
     row = db.session.execute(query).scalar_one_or_none()
     if row is not None:
@@ -89,10 +76,6 @@ def get_or_create(model: Any, defaults: dict[str, Any] | None = None, **keys: An
 
 def dialect_insert() -> Any:
     """The database's INSERT with ON CONFLICT (both databases the tool supports have it)."""
-    from sqlalchemy.dialects import postgresql, sqlite
-
-    from lms.core.extensions import db
-
     return postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
 
 
@@ -100,6 +83,4 @@ def commit_now() -> None:
     """An intermediate commit inside a request, for the few places that must publish a row before the request
     ends (the BigBlueButton create lock: the others waiting for it must find the meeting). Everything else is
     committed once, after the view succeeded (:func:`lms.app.create_app`, the unit of work)."""
-    from lms.core.extensions import db
-
     db.session.commit()
