@@ -16,8 +16,8 @@ from lms.core.commands import base_url, run_operation
 from lms.core.extensions import db
 from lms.core.jobs import jobs
 from lms.courses import cli as courses_cli
-from lms.courses.check import check_course, check_warnings
 from lms.courses.content import load_course
+from lms.courses.review import check_course, check_warnings
 from lms.courses.setup import current_course
 from lms.dashboards import exports, reports
 from lms.dashboards.queries import Filters

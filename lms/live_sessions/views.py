@@ -16,6 +16,9 @@ from lms.core.blueprints import tool_blueprint
 from lms.core.db import commit_now, utcnow
 from lms.core.extensions import db
 from lms.core.security import current_role, role_required
+from lms.core.state import get_state_store
+from lms.core.urls import tool_url
+from lms.courses.setup import current_course
 from lms.live_sessions import exports, ics, meetings, queries, services
 from lms.live_sessions.client import bbb_configured, get_client
 from lms.live_sessions.models import SIGNUP_CONFIRMED, SIGNUP_WAITLISTED, SIGNUP_WITHDRAWN, LiveSession
@@ -77,16 +80,12 @@ def _manages() -> bool:
 
 def _modules() -> list[Any]:
     try:
-        from lms.courses.setup import current_course
-
         return list(current_course().modules)
     except Exception:  # content not loaded (tests of other domains): no module links
         return []
 
 
 def _meeting_urls(live: LiveSession) -> services.MeetingUrls:
-    from lms.core.urls import tool_url
-
     token = live.callback_token
     return services.MeetingUrls(
         end=tool_url("live_public.end_callback", token=token),
@@ -104,8 +103,6 @@ def _chamber_slug() -> str:
 
 def checksum_problem() -> str | None:
     """When BBB last rejected our checksum (shown to coordinators), if recently."""
-    from lms.core.state import get_state_store
-
     try:
         value = get_state_store().get(CHECKSUM_NOTE_KEY)
     except Exception:
@@ -114,8 +111,6 @@ def checksum_problem() -> str | None:
 
 
 def _note_checksum_problem() -> None:
-    from lms.core.state import get_state_store
-
     log.error(
         "BigBlueButton rejected the checksum (checksumError): MEDIENWERK_BBB_SECRET or MEDIENWERK_BBB_CHECKSUM "
         "does not match the server; run 'medienwerk bbb check'"
@@ -639,7 +634,6 @@ def calendar() -> Any:
             services.set_reminders(user, request.form.get("reminders") == "1")
         return redirect(url_for(".calendar", saved=1), code=303)
     profile = services.profile_for(user)
-    from lms.core.urls import tool_url
 
     feed_url = tool_url("live_public.feed", token=profile.feed_token)
     return render_template(

@@ -15,10 +15,10 @@ from sqlalchemy import select
 
 from lms.audit.models import AuditEntry
 from lms.core.extensions import db
-from lms.courses.check import check_course
 from lms.courses.models import ChamberValue
 from lms.courses.queries import fill_chamber_values, values_for
 from lms.courses.render import render_markdown
+from lms.courses.review import check_course
 from lms.courses.services import ValuesInvalid, set_values
 from lms.courses.variables import VARIABLES, variable
 from lms.platforms.models import Chamber

@@ -4,8 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from lms.courses.check import Problem, check_course, load_yaml
+from lms.courses.check import Problem, load_yaml
 from lms.courses.content import load_course
+from lms.courses.review import check_course
 
 FIXTURES = Path(__file__).parent / "fixtures"
 GOOD = FIXTURES / "good"
@@ -392,7 +393,7 @@ def test_a_quiz_whose_right_answers_are_the_longest_gets_a_warning_not_a_failure
     """`courses check` warns when the correct option of most single-choice questions is the longest one."""
     import shutil
 
-    from lms.courses.check import check_warnings
+    from lms.courses.review import check_warnings
 
     course = tmp_path / "course"
     shutil.copytree(GOOD, course)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lms.courses.check import check_warnings
 from lms.courses.content import load_course
+from lms.courses.review import check_warnings
 
 COURSES = Path(__file__).resolve().parents[2] / "courses"
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from lms.courses.check import check_course, check_warnings
 from lms.courses.content import load_course
+from lms.courses.review import check_course, check_warnings
 from tests.courses.test_check import _module, _qualifications
 
 
