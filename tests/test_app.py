@@ -183,6 +183,29 @@ def test_only_lti_imports_pylti1p3() -> None:
     assert "pylti1p3" in _imports("lti")
 
 
+# imports of the project's own modules inside functions, on purpose: lms/__init__.py makes ``lms.create_app``
+# importable without loading the app; gunicorn reads its settings module before the app exists
+LAZY_IMPORTS_ON_PURPOSE = {("lms/__init__.py", "lms.app"), ("lms/gunicorn_conf.py", "lms.core.jobs")}
+
+
+def test_no_import_of_the_project_hides_in_a_function() -> None:
+    """The layers are one-way (import-linter checks the arrows); an import inside a function would only hide a
+    cycle from that check, so every import of lms or lti sits at the top of its module."""
+    import ast
+
+    hidden = set()
+    for path in sorted((ROOT / "lms").rglob("*.py")):
+        if "migrations" in path.parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            for inner in ast.walk(node):
+                if isinstance(inner, ast.ImportFrom) and inner.module and inner.module.split(".")[0] in ("lms", "lti"):
+                    hidden.add((path.relative_to(ROOT).as_posix(), inner.module))
+    assert hidden == LAZY_IMPORTS_ON_PURPOSE
+
+
 def test_english_pages_are_translated(lti: Lti) -> None:
     import requests
 
