@@ -53,7 +53,7 @@ MEDIENWERK_TEST_DATABASE_URI="" .venv/bin/python -m pytest "${WORKERS[@]}" "$@"
 
 if pg_answers; then
   # the browser tests ran on SQLite already: what they check (pages, accessibility) does not depend on the database
-  echo "== tests on PostgreSQL (without the browser tests)"
+  echo "== tests on PostgreSQL (those that reach the database; tests/conftest.py leaves out the others)"
   MEDIENWERK_TEST_DATABASE_URI="$PG_URI" .venv/bin/python -m pytest "${WORKERS[@]}" -m "not browser" "$@"
 elif [ "${MEDIENWERK_REQUIRE_POSTGRES:-0}" = 1 ]; then
   echo "PostgreSQL does not answer at $PG_URI, and MEDIENWERK_REQUIRE_POSTGRES=1." >&2

@@ -33,6 +33,22 @@ from lms.demo.platform import PlatformDouble, create_platform_app, register_doub
 POSTGRES = os.environ.get("MEDIENWERK_TEST_DATABASE_URI", "").startswith("postgresql")
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The PostgreSQL pass runs what can turn out differently there: the tests that reach the database through
+    ``db_uri`` (every app, launch and command fixture builds on it) or are marked ``database``. The others (the
+    command line's help, the wheel install, the content checker, pure functions) ran in the SQLite pass."""
+    if not POSTGRES:
+        return
+    keep, same = [], []
+    for item in items:
+        names = getattr(item, "fixturenames", ())
+        uses_database = "db_uri" in names or "postgres_schema_uri" in names or item.get_closest_marker("database")
+        (keep if uses_database else same).append(item)
+    if same:
+        config.hook.pytest_deselected(items=same)
+        items[:] = keep
+
+
 @pytest.fixture(scope="session")
 def postgres_schema_uri() -> Iterator[str | None]:
     """On PostgreSQL, a schema of this test run's own, so concurrent runs on one database don't collide."""

@@ -28,6 +28,8 @@ from sqlalchemy import MetaData, Table, select, text
 from lms import create_app
 from lms.core.extensions import db
 
+pytestmark = pytest.mark.database  # its own empty schema on PostgreSQL, not db_uri
+
 PREVIOUS_RELEASE = "9f71e37af57c"
 ISSUER = "https://moodle.hwk-alt.example"
 WHEN = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.UTC)
