@@ -26,9 +26,9 @@ from lms.demo.platform_services import PlatformServices
 from tests.conftest import LiveServer, platform_double_for
 from tests.test_serving import (
     READY_TIMEOUT,
-    _cli,
     _free_port,
     _job_result,
+    _register_by_cli,
     _wait_until_ready,
     install,  # noqa: F401 - the fixture: an empty database, an instance folder
 )
@@ -190,28 +190,6 @@ def test_nginx_site_serves_the_tool_over_tls(install: dict[str, str], tmp_path: 
 # -- stopping: a running job finishes first ----------------------------------------------------------------------
 
 
-def _register(env: dict[str, str], double: PlatformDouble) -> None:
-    _cli(
-        env,
-        "platform",
-        "add",
-        "--issuer",
-        double.issuer,
-        "--client-id",
-        double.client_id,
-        "--deployment-id",
-        double.deployment_id,
-        "--auth-login-url",
-        double.auth_login_url,
-        "--auth-token-url",
-        double.auth_token_url,
-        "--key-set-url",
-        double.key_set_url,
-        "--chamber",
-        "hwk-test",
-    )
-
-
 def _queue_a_score(env: dict[str, str], double: PlatformDouble, lms: PlatformServices) -> Flask:
     """A gradable link with one volunteer and a queued score, committed from this process: the commit enqueues
     the delivery job into the server's queue (Redis, or the instance's SQLite queue), as a progress change does."""
@@ -309,7 +287,7 @@ def test_web_unit_stop_lets_the_running_job_finish(install: dict[str, str], tmp_
     process = None
     try:
         subprocess.run(_command(unit["ExecStartPre"][0]), env=env, check=True, capture_output=True, timeout=120)
-        _register(env, double)
+        _register_by_cli(env, double)
         with log.open("w") as out:
             process = subprocess.Popen(_command(unit["ExecStart"][0]), env=env, stdout=out, stderr=subprocess.STDOUT)
         _wait_until_ready(url, process, log)  # the first request starts the worker's job consumer
@@ -354,7 +332,7 @@ def test_worker_unit_stop_lets_the_running_job_finish(install: dict[str, str], t
     log = tmp_path / "worker.log"
     process = None
     try:
-        _register(env, double)
+        _register_by_cli(env, double)
         app = _queue_a_score(env, double, lms)
         with log.open("w") as out:
             process = subprocess.Popen(_command(unit["ExecStart"][0]), env=env, stdout=out, stderr=subprocess.STDOUT)

@@ -26,6 +26,7 @@ from flask import Flask
 
 from lms import create_app
 from lms.core.extensions import db
+from lms.demo.platform import PlatformDouble
 from tests.conftest import Lti, platform_double_for
 
 BIN = Path(sys.executable).parent
@@ -69,6 +70,29 @@ def _cli(env: dict[str, str], *args: str) -> str:
     done = subprocess.run([str(BIN / "medienwerk"), *args], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout
+
+
+def _register_by_cli(env: dict[str, str], double: PlatformDouble) -> None:
+    """``medienwerk platform add`` for the platform double, as an operator would type it."""
+    _cli(
+        env,
+        "platform",
+        "add",
+        "--issuer",
+        double.issuer,
+        "--client-id",
+        double.client_id,
+        "--deployment-id",
+        double.deployment_id,
+        "--auth-login-url",
+        double.auth_login_url,
+        "--auth-token-url",
+        double.auth_token_url,
+        "--key-set-url",
+        double.key_set_url,
+        "--chamber",
+        "hwk-test",
+    )
 
 
 @contextmanager
@@ -137,25 +161,7 @@ def test_gunicorn_with_two_workers_serves_sixteen_first_launches_at_once(
     platform.start()
     try:
         assert "signing key" in _cli(install, "db", "upgrade")
-        _cli(
-            install,
-            "platform",
-            "add",
-            "--issuer",
-            double.issuer,
-            "--client-id",
-            double.client_id,
-            "--deployment-id",
-            double.deployment_id,
-            "--auth-login-url",
-            double.auth_login_url,
-            "--auth-token-url",
-            double.auth_token_url,
-            "--key-set-url",
-            double.key_set_url,
-            "--chamber",
-            "hwk-test",
-        )
+        _register_by_cli(install, double)
         command = [str(BIN / "gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{port}", "lms:create_app()"]
         with _server(command, install, port, tmp_path / "gunicorn.log"):
             lti = Lti(tool=tool, platform=platform, double=double, app=Flask("unused"))  # type: ignore[arg-type]
