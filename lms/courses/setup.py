@@ -35,9 +35,33 @@ def init_app(app: Flask) -> None:
         app.add_template_filter(chamber_values_filter, "chamber_values")
 
 
+# the course last loaded from each folder, with the files it was built from: apps of one process (the tests make
+# one per test) share it while no file changed; a Course is immutable
+_loaded: dict[Path, tuple[tuple[tuple[str, int, int], ...], Course]] = {}
+
+
+def _files_of(root: Path) -> tuple[tuple[str, int, int], ...]:
+    try:
+        stats = ((path, path.stat()) for path in root.rglob("*") if path.is_file())
+        return tuple(sorted((str(path), stat.st_mtime_ns, stat.st_size) for path, stat in stats))
+    except OSError:  # a file vanished while looking: load anew
+        return ()
+
+
+def _load_course_once(root: Path) -> Course:
+    key = root.resolve()
+    files = _files_of(key)
+    known = _loaded.get(key)
+    if known is not None and files and known[0] == files:
+        return known[1]
+    course = load_course(root)
+    _loaded[key] = (files, course)
+    return course
+
+
 def _load(app: Flask) -> Course:
     root = Path(app.config["COURSES_DIR"])
-    course = load_course(root)
+    course = _load_course_once(root)
     for problem in course.problems:
         log.warning("course content %s: %s", root, problem)
     if course.problems:
