@@ -43,21 +43,32 @@ with engine.connect() as conn:
 PY
 }
 
-# two processes share the tests (pytest-xdist; an idle one takes tests queued for the other, as the browser and
-# process tests take far longer than the rest); MEDIENWERK_TEST_WORKERS=0 runs them in this one
-WORKERS=(-n "${MEDIENWERK_TEST_WORKERS:-2}" --dist worksteal)
-[ "${MEDIENWERK_TEST_WORKERS:-2}" = 0 ] && WORKERS=()
+# three processes share the tests (pytest-xdist): many tests wait on servers and subprocesses, so a third keeps
+# both cores busy; an idle process takes tests queued for another (worksteal). MEDIENWERK_TEST_WORKERS=0 runs
+# them in this one.
+WORKERS=(-n "${MEDIENWERK_TEST_WORKERS:-3}" --dist worksteal)
+[ "${MEDIENWERK_TEST_WORKERS:-3}" = 0 ] && WORKERS=()
 
-echo "== tests on SQLite"
-MEDIENWERK_TEST_DATABASE_URI="" .venv/bin/python -m pytest "${WORKERS[@]}" "$@"
-
+PG=0
 if pg_answers; then
-  # the browser tests ran on SQLite already: what they check (pages, accessibility) does not depend on the database
-  echo "== tests on PostgreSQL (those that reach the database; tests/conftest.py leaves out the others)"
-  MEDIENWERK_TEST_DATABASE_URI="$PG_URI" .venv/bin/python -m pytest "${WORKERS[@]}" -m "not browser" "$@"
+  PG=1
 elif [ "${MEDIENWERK_REQUIRE_POSTGRES:-0}" = 1 ]; then
   echo "PostgreSQL does not answer at $PG_URI, and MEDIENWERK_REQUIRE_POSTGRES=1." >&2
   exit 1
+fi
+
+echo "== tests on SQLite"
+if [ "$PG" = 1 ]; then
+  # the shipped deployment (systemd units, nginx) runs against PostgreSQL, in the pass below
+  MEDIENWERK_TEST_DATABASE_URI="" .venv/bin/python -m pytest "${WORKERS[@]}" -m "not production" "$@"
+else
+  MEDIENWERK_TEST_DATABASE_URI="" .venv/bin/python -m pytest "${WORKERS[@]}" "$@"
+fi
+
+if [ "$PG" = 1 ]; then
+  # the browser tests ran on SQLite already: what they check (pages, accessibility) does not depend on the database
+  echo "== tests on PostgreSQL (those that reach the database; tests/conftest.py leaves out the others)"
+  MEDIENWERK_TEST_DATABASE_URI="$PG_URI" .venv/bin/python -m pytest "${WORKERS[@]}" -m "not browser" "$@"
 else
   echo "== PostgreSQL does not answer at $PG_URI: the PostgreSQL run was skipped"
 fi

@@ -33,6 +33,8 @@ from tests.test_serving import (
     install,  # noqa: F401 - the fixture: an empty database, an instance folder
 )
 
+pytestmark = pytest.mark.production  # the production database: PostgreSQL in the test command's second pass
+
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"
 BIN = Path(sys.executable).parent
