@@ -222,6 +222,21 @@ def page_text(page: str) -> str:
     return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", page))).strip()
 
 
+# what the error page says for a refusal (lms/core/errors.py), in German
+REFUSALS = {
+    401: "Deine Sitzung ist abgelaufen.",
+    403: "Dafür hast du keine Berechtigung.",
+    404: "Diese Seite gibt es nicht.",
+}
+
+
+def assert_refused(resp: requests.Response, status: int) -> None:
+    """The person gets the readable error page for this refusal, with its status."""
+    text = page_text(resp.text)
+    assert resp.status_code == status, (resp.status_code, text[:300])
+    assert REFUSALS[status] in text, text[:300]
+
+
 @dataclass
 class Lti:
     """Drives launches from the platform double to the tool, like a browser would."""

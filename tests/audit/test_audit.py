@@ -11,7 +11,7 @@ from lms.audit.services import record, redact_subject
 from lms.core.extensions import db
 from lms.platforms.models import Chamber
 from lms.users.models import User
-from tests.conftest import Lti, page_text
+from tests.conftest import Lti, assert_refused, page_text
 from tests.progress.helpers import Browser
 
 
@@ -43,7 +43,7 @@ def test_a_failed_grant_leaves_no_entry(lti: Lti) -> None:
 
 @pytest.mark.parametrize("persona", ["volunteer", "trainer"])
 def test_only_coordinators_see_the_log(lti: Lti, persona: str) -> None:
-    assert Browser(lti, persona).get("audit/").status_code == 403
+    assert_refused(Browser(lti, persona).get("audit/"), 403)
 
 
 def test_another_chambers_entries_stay_hidden(lti: Lti) -> None:

@@ -17,6 +17,7 @@ import requests
 from lms.certificates.models import CredentialKey
 from lms.core.extensions import db
 from tests.certificates.conftest import HIGHEST_TIER, OB3, Certs
+from tests.conftest import assert_refused
 
 SCHEMA = OB3 / "achievementcredential.schema.json"
 
@@ -52,8 +53,8 @@ def test_only_own_valid_awards_can_be_downloaded(certs: Certs) -> None:
     award = certs.award(lena)
     other = certs.launch("volunteer-private")  # Timo
     for path in ("zertifikat.pdf", "open-badge.jwt", "open-badge.json"):
-        assert other.get(f"certificates/{award.id}/{path}").status_code == 404
-    assert other.get("certificates/unknown-award-id/zertifikat.pdf").status_code == 404
+        assert_refused(other.get(f"certificates/{award.id}/{path}"), 404)
+    assert_refused(other.get("certificates/unknown-award-id/zertifikat.pdf"), 404)
 
 
 def test_credential_is_a_signed_open_badge_that_verifies_against_the_published_keys(certs: Certs) -> None:

@@ -24,7 +24,7 @@ from lms.progress.models import (
     QuizAttempt,
     TaskSubmission,
 )
-from tests.conftest import Lti, page_text
+from tests.conftest import Lti, assert_refused, page_text
 from tests.progress.helpers import M1, M2, M4, Browser, answers, count, course_of, module_item, serve_without_pools
 
 FIXTURES = Path(__file__).parent / "fixtures" / "good"
@@ -387,7 +387,7 @@ def test_assets_are_served_with_type_and_cache_headers(lti: Lti, volunteer: Brow
 def test_pages_need_a_launch(lti: Lti) -> None:
     import requests
 
-    assert requests.get(lti.tool.url + "/t/forged/m/", timeout=10).status_code == 401
+    assert_refused(requests.get(lti.tool.url + "/t/forged/m/", timeout=10), 401)
 
 
 def test_nav_and_home_card_for_volunteer(lti: Lti) -> None:

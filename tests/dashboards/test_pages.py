@@ -11,7 +11,7 @@ from sqlalchemy import select
 from lms.audit.models import AuditEntry
 from lms.core.extensions import db
 from lms.platforms.models import Chamber
-from tests.conftest import page_text
+from tests.conftest import assert_refused, page_text
 from tests.dashboards.conftest import Seeded
 from tests.progress.helpers import Browser
 
@@ -27,7 +27,7 @@ def test_every_page_answers_the_coordinator_and_the_trainer(seeded: Seeded, path
 
 @pytest.mark.parametrize("path", [*PAGES, "dashboard/volunteers/1", "dashboard/volunteers/export", "audit/"])
 def test_volunteers_get_403(seeded: Seeded, path: str) -> None:
-    assert Browser(seeded.lti, "volunteer").get(path).status_code == 403
+    assert_refused(Browser(seeded.lti, "volunteer").get(path), 403)
 
 
 def test_overview_counts_volunteers_tiers_and_modules(seeded: Seeded) -> None:

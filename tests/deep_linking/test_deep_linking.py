@@ -13,7 +13,7 @@ from lms.deep_linking.catalog import CatalogEntry, course_content, register_prov
 from lms.platforms.services import active_key
 from lti.claims import DeepLinkingSettings
 from lti.deep_linking import DeepLinkingError, check_selection
-from tests.conftest import form_fields, page_text
+from tests.conftest import assert_refused, form_fields, page_text
 from tests.deep_linking.conftest import DeepLinking
 
 DL = "https://purl.imsglobal.org/spec/lti-dl/claim/"
@@ -172,8 +172,7 @@ def test_providers_add_entries(dl: DeepLinking) -> None:
 def test_picker_needs_a_pending_request_and_csrf(dl: DeepLinking) -> None:
     landing = dl.lti.launch("trainer")  # an ordinary launch: no deep-linking request to answer
     token_url = landing.url.rstrip("/")
-    resp = __import__("requests").get(token_url + "/deep-linking/", timeout=10)
-    assert resp.status_code == 404
+    assert_refused(__import__("requests").get(token_url + "/deep-linking/", timeout=10), 404)
     session, picker = dl.open_picker()
     bad = session.post(picker.url, data={"entry": "overview", "csrf_token": "x"}, timeout=10)
     assert bad.status_code == 400

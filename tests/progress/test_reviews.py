@@ -27,7 +27,7 @@ from lms.progress.models import (
 )
 from lms.users.models import Enrollment, LmsCourse, User
 from tests.browser import axe_violations
-from tests.conftest import Lti, page_text
+from tests.conftest import Lti, assert_refused, page_text
 from tests.progress.helpers import M2, Browser, course_of, module_item, user_by_sub
 
 LTI = "https://purl.imsglobal.org/spec/lti/claim/"
@@ -150,12 +150,12 @@ def test_volunteers_cannot_open_the_queue(lti: Lti) -> None:
     _hand_in(volunteer)
     with lti.app.app_context():
         submission_id = _submission_id()
-    assert volunteer.get("reviews/").status_code == 403
-    assert volunteer.get(f"reviews/{submission_id}").status_code == 403
+    assert_refused(volunteer.get("reviews/"), 403)
+    assert_refused(volunteer.get(f"reviews/{submission_id}"), 403)
     resp = volunteer.post(
         f"reviews/{submission_id}", {"decision": "approve", "csrf_token": volunteer.launch_csrf()}, csrf=False
     )
-    assert resp.status_code == 403
+    assert_refused(resp, 403)
 
 
 def test_queue_is_limited_to_the_trainers_courses_and_chamber(lti: Lti, second_lms: Lti) -> None:

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from lms.core.extensions import db
 from lms.rosters.queries import members_not_started
 from lms.users.models import LmsCourse
-from tests.conftest import form_fields, page_text
+from tests.conftest import assert_refused, form_fields, page_text
 from tests.rosters.conftest import Rosters
 
 
@@ -105,7 +105,7 @@ def test_trainer_syncs_on_demand_and_sees_the_list(rosters: Rosters) -> None:
 
 def test_volunteers_cannot_see_the_roster(rosters: Rosters) -> None:
     landing = rosters.lti.launch("volunteer")
-    assert requests.get(landing.url + "roster/", timeout=10).status_code == 403
+    assert_refused(requests.get(landing.url + "roster/", timeout=10), 403)
 
 
 def test_periodic_job_syncs_known_courses_and_records_errors(rosters: Rosters) -> None:
