@@ -35,6 +35,8 @@ from lms.core.state import get_state_store
 
 log = logging.getLogger(__name__)
 
+EMBEDDED_POLL_MAX_SECONDS = 1.0
+
 
 AFTER_COMMIT_KEY = "medienwerk.enqueue_after_commit"
 
@@ -170,8 +172,16 @@ class Jobs:
             if self._consumer is not None or self.huey is None:
                 return
             self.stopping.clear()
+            # the SQLite queue is polled: at most a second apart (huey's default backs off to ten), so a score or a
+            # mail queued by a request leaves within a second and a stopping server does not wait out a long sleep
             self._consumer = _consumer_class(embedded=True)(
-                self, self.huey, workers=workers, worker_type="thread", periodic=True, check_worker_health=False
+                self,
+                self.huey,
+                workers=workers,
+                worker_type="thread",
+                periodic=True,
+                check_worker_health=False,
+                max_delay=EMBEDDED_POLL_MAX_SECONDS,
             )
             self._consumer.start()
             log.info("embedded job consumer started (%d threads)", workers)
