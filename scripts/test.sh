@@ -48,6 +48,7 @@ PY
 # them in this one.
 WORKERS=(-n "${MEDIENWERK_TEST_WORKERS:-3}" --dist worksteal)
 [ "${MEDIENWERK_TEST_WORKERS:-3}" = 0 ] && WORKERS=()
+WORKERS+=(--durations=8)  # each pass names its slowest tests, for the next look at the suite's time
 
 PG=0
 if pg_answers; then
