@@ -5,6 +5,7 @@ Keys are generated here and stored by the application; nothing is read from or w
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -24,10 +25,16 @@ class ToolKey:
 
 def public_jwk(private_pem: str) -> dict[str, Any]:
     """The public JWK for a private key, with ``kid`` = RFC 7638 thumbprint, ``alg`` RS256, ``use`` sig."""
+    return json.loads(_public_jwk_json(private_pem))  # a dict of its own for every caller
+
+
+@functools.lru_cache(maxsize=64)
+def _public_jwk_json(private_pem: str) -> str:
+    # reading a PEM checks the RSA key (tens of milliseconds); a process sees few keys, each many times
     key = JWK.from_pem(private_pem.encode())
     jwk = json.loads(key.export_public())
     jwk.update({"kid": key.thumbprint(), "alg": "RS256", "use": "sig"})
-    return jwk
+    return json.dumps(jwk)
 
 
 def generate_key(bits: int = 2048) -> ToolKey:

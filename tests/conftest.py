@@ -189,7 +189,7 @@ class LiveServer:
         self.server: BaseWSGIServer = make_server("127.0.0.1", 0, wsgi, threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         # a short poll interval: shutdown() returns quickly at the end of each test
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.01,), daemon=True)
 
     def start(self) -> LiveServer:
         self.thread.start()
@@ -320,6 +320,16 @@ def lti(app: Flask) -> Iterator[Lti]:
     platform.start()
     yield Lti(tool=tool, platform=platform, double=double, app=app)
     tool.stop()
+    platform.stop()
+
+
+@pytest.fixture
+def second_lms(lti: Lti) -> Iterator[Lti]:
+    """Another LMS, registered for another chamber (hwk-zwei), launching the same tool."""
+    double, platform = platform_double_for(lti.tool)
+    register(lti.app, double, name="Zweites LMS", chamber_slug="hwk-zwei")
+    platform.start()
+    yield Lti(tool=lti.tool, platform=platform, double=double, app=lti.app)
     platform.stop()
 
 

@@ -24,6 +24,7 @@ It says loudly that it is a double: every page it serves is marked "Demo-LMS".
 
 from __future__ import annotations
 
+import functools
 import json
 import secrets
 import threading
@@ -37,6 +38,7 @@ from urllib.parse import urlencode, urlsplit
 
 import jwt
 import requests
+from cryptography.hazmat.primitives import serialization
 from flask import Flask, Response, abort, redirect, render_template, request, send_from_directory
 from jwcrypto.jwk import JWK
 
@@ -45,6 +47,12 @@ from lms.demo.personas import LTI, PERSONAS
 from lms.demo.platform_services import register_services
 from lms.platforms.services import add_platform
 from lti.keys import ToolKey, generate_key, public_jwk
+
+
+@functools.lru_cache(maxsize=16)
+def _signing_key(private_pem: str) -> Any:
+    """The loaded private key (loading a PEM checks the RSA key: tens of milliseconds for every id_token)."""
+    return serialization.load_pem_private_key(private_pem.encode(), password=None)
 
 
 @dataclass
@@ -235,7 +243,7 @@ class PlatformDouble:
     ) -> str:
         key = key or self.key
         hdr = {"kid": key.kid} if headers is None else dict(headers)
-        return jwt.encode(dict(claims), key.private_pem, algorithm="RS256", headers=hdr)
+        return jwt.encode(dict(claims), _signing_key(key.private_pem), algorithm="RS256", headers=hdr)
 
     def authorize(self, params: Mapping[str, str]) -> tuple[str, dict[str, str]]:
         """Check an OIDC authentication request and answer it: (redirect_uri, form fields)."""

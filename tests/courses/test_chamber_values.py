@@ -5,7 +5,6 @@ command line, every change in the audit log."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,22 +22,12 @@ from lms.courses.services import ValuesInvalid, set_values
 from lms.courses.variables import VARIABLES, variable
 from lms.platforms.models import Chamber
 from tests.browser import axe_violations
-from tests.conftest import Lti, platform_double_for, register
+from tests.conftest import Lti
 from tests.courses.test_check import _module, _qualifications
 from tests.progress.helpers import Browser
 
 M3 = "m3-online-infoveranstaltungen-moderieren"
 NOTFALL = "m3-kinderschutz-und-krisen"
-
-
-@pytest.fixture
-def second_lms(lti: Lti) -> Iterator[Lti]:
-    """Another LMS, registered for another chamber (hwk-zwei), launching the same tool."""
-    double, platform = platform_double_for(lti.tool)
-    register(lti.app, double, name="Zweites LMS", chamber_slug="hwk-zwei")
-    platform.start()
-    yield Lti(tool=lti.tool, platform=platform, double=double, app=lti.app)
-    platform.stop()
 
 
 def _text(html: str) -> str:

@@ -10,7 +10,6 @@ from flask import Flask
 from lms.core.extensions import db
 from lms.platforms.models import Chamber
 from lms.users.models import User
-from tests.conftest import Lti, platform_double_for, register
 
 
 @pytest.fixture
@@ -22,13 +21,3 @@ def person(app: Flask) -> Iterator[int]:
         db.session.add(user)
         db.session.commit()
         yield user.id
-
-
-@pytest.fixture
-def second_lms(lti: Lti) -> Iterator[Lti]:
-    """Another LMS, registered for another chamber, launching the same tool."""
-    double, platform = platform_double_for(lti.tool)
-    register(lti.app, double, name="Zweites LMS", chamber_slug="hwk-zwei")
-    platform.start()
-    yield Lti(tool=lti.tool, platform=platform, double=double, app=lti.app)
-    platform.stop()
