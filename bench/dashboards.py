@@ -32,9 +32,7 @@ import argparse
 import math
 import os
 import re
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -52,6 +50,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from processes import free_port, serving  # noqa: E402
 from seed_dashboards import ensure_schema, seed  # noqa: E402
 
 BIN = Path(sys.executable).parent
@@ -59,7 +58,6 @@ SECRET = "bench-dashboards-secret-5f0c9a1e7d2b4c68"
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test?options=-csearch_path%3Dbench_dash"
 TARGET_MS = 300
 TARGET_STATEMENTS = 10
-READY_TIMEOUT = 60
 
 
 @dataclass
@@ -177,15 +175,9 @@ def pages(who: Who, module_id: str) -> list[tuple[str, str]]:
 # --- serving -------------------------------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def gunicorn(uri: str, tmp: Path) -> Iterator[tuple[str, int]]:
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIENWERK_")}
     env.update(
         {
@@ -196,31 +188,10 @@ def gunicorn(uri: str, tmp: Path) -> Iterator[tuple[str, int]]:
     )
     log = tmp / "gunicorn.log"
     command = [str(BIN / "gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{port}", "lms:create_app()"]
-    with log.open("w") as out:
-        process = subprocess.Popen(command, env=env, cwd=str(ROOT), stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + READY_TIMEOUT
-        while True:
-            if process.poll() is not None:
-                raise SystemExit("gunicorn stopped:\n" + log.read_text())
-            try:
-                if requests.get(url + "/healthz", timeout=5).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit("gunicorn did not answer /healthz:\n" + log.read_text())
-            time.sleep(0.2)
-        LOGS[process.pid] = log
-        yield url, process.pid
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=30)
+    with serving("gunicorn", command, env, ROOT, log, url + "/healthz") as pid:
+        LOGS[pid] = log
+        yield url, pid
 
 
 LOGS: dict[int, Path] = {}

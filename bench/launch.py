@@ -39,8 +39,6 @@ import json
 import os
 import re
 import secrets
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -63,8 +61,10 @@ APP_NAME = "bench-launch-medienwerk"  # PostgreSQL application_name of medienwer
 REDIS_DEFAULT = "redis://127.0.0.1:6379/8"
 SECRET = "bench-launch-secret-3c1f9a0e5d7b4e21"
 GUNICORN = ["--workers", "2", "--worker-class", "gthread", "--threads", "4", "--keep-alive", "5", "--timeout", "30"]
-READY_TIMEOUT = 60
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+sys.path.insert(0, str(BENCH))
+from processes import free_port, serving  # noqa: E402
 
 
 def jwks_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
@@ -75,12 +75,6 @@ def jwks_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
 
 
 # -- servers ------------------------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -96,30 +90,9 @@ def gunicorn(name: str, app: str, cwd: Path, env: dict[str, str], tmp: Path, pro
     port = free_port()
     log = tmp / f"{name}.log"
     command = [str(BIN / "gunicorn"), *GUNICORN, "--bind", f"127.0.0.1:{port}", app]
-    with log.open("w") as out:
-        process = subprocess.Popen(command, env=env, cwd=str(cwd), stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + READY_TIMEOUT
-        while True:
-            if process.poll() is not None:
-                raise SystemExit(f"{name}: gunicorn stopped:\n" + log.read_text()[-3000:])
-            try:
-                requests.get(url + probe, timeout=5)
-                break
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit(f"{name}: gunicorn did not answer:\n" + log.read_text()[-3000:])
-            time.sleep(0.2)
-        yield Server(name, url, process.pid, log)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=30)
+    with serving(f"{name}: gunicorn", command, env, cwd, log, url + probe) as pid:
+        yield Server(name, url, pid, log)
 
 
 def base_env(tmp: Path) -> dict[str, str]:
